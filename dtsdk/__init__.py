@@ -1,0 +1,27 @@
+"""dtsdk: speech to personalized 3D facial animation.
+
+Public API::
+
+    import dtsdk
+    anim = dtsdk.Animation.load("take.csv")
+    verts = anim.to_vertices("dtface")        # (T, V, 3) mm
+    anim.save("take.glb")
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from dtsdk.animation import Animation  # noqa: E402
+from dtsdk.errors import DtsdkError  # noqa: E402
+from dtsdk.plugins import hookimpl  # noqa: E402
+from dtsdk.rigs import ARKIT52, Rig, get_rig  # noqa: E402
+
+
+def load_audio(source, sr=None, **kwargs):
+    """Load audio from a path, bytes or array as mono float32 at ``sr`` Hz (see :func:`dtsdk.audio.load_audio`)."""
+    from dtsdk.audio.io import load_audio as _load
+
+    return _load(source, sr=sr, **kwargs)
+
+
+__all__ = ["__version__", "Animation", "Rig", "get_rig", "ARKIT52", "DtsdkError", "hookimpl", "load_audio"]

@@ -1,0 +1,3 @@
+from dtsdk.cli import main
+
+raise SystemExit(main())

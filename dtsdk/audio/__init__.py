@@ -1,0 +1,1 @@
+"""Audio input: one loader for paths, bytes and arrays."""

@@ -1,0 +1,1 @@
+"""Readers of motion-capture datasets (Live Link Face, VOCASET, BIWI layouts)."""

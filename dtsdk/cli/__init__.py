@@ -1,0 +1,101 @@
+"""The ``dtsdk`` command. Thin: every subcommand calls the Python API a user would call.
+
+Conventions: logs and progress go to stderr (rich, switched off when stderr is not a terminal);
+``--json`` prints the command's result as JSON on stdout; a :class:`dtsdk.errors.DtsdkError` (or a
+missing file) is one line on stderr with exit code 2, and ``--debug`` shows the traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Sequence
+
+from dtsdk import __version__
+from dtsdk.errors import DtsdkError
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dtsdk.plugins import call_command_hooks
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    common.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+
+    parser = argparse.ArgumentParser(
+        prog="dtsdk", parents=[common],
+        description="Speech to personalized 3D facial animation.",
+    )
+    parser.add_argument("--version", action="version", version=f"dtsdk {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Every subcommand inherits --json/--debug/--quiet so they work after the command name too.
+    _orig_add = subparsers.add_parser
+
+    def add_parser(name, **kwargs):
+        kwargs.setdefault("parents", [])
+        kwargs["parents"] = [common, *kwargs["parents"]]
+        return _orig_add(name, **kwargs)
+
+    subparsers.add_parser = add_parser  # type: ignore[method-assign]
+    call_command_hooks(subparsers)
+    return parser
+
+
+def _setup_logging(debug: bool, quiet: bool) -> None:
+    from dtsdk.cli.console import stderr_console
+
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    console = stderr_console()
+    if console.is_terminal:
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=console, show_path=False, show_time=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger("dtsdk")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        _setup_logging(args.debug, args.quiet)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        result = args.func(args)
+        if isinstance(result, int):
+            return result
+        if args.json and result is not None:
+            json.dump(result, sys.stdout, indent=2, default=str)
+            sys.stdout.write("\n")
+        return 0
+    except BrokenPipeError:
+        # stdout was closed early (`dtsdk plugins --json | head`): not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("dtsdk: interrupted", file=sys.stderr)
+        return 130
+    except (DtsdkError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        if debug:
+            raise
+        print(f"dtsdk: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        text = f"{exc.filename}: {exc.strerror or text}"
+    return " ".join(text.split())

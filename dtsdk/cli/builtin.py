@@ -1,0 +1,11 @@
+"""Built-in CLI subcommands, added through the same hook plugins use."""
+from __future__ import annotations
+
+from dtsdk.plugins import hookimpl
+
+
+@hookimpl
+def register_commands(subparsers):
+    from dtsdk.cli import plugins_cmd
+
+    plugins_cmd.add(subparsers)

@@ -1,0 +1,34 @@
+"""The :class:`Exporter` contract: one animation file format."""
+from __future__ import annotations
+
+import os
+
+from dtsdk.animation import Animation
+from dtsdk.errors import FormatError
+
+
+class Exporter:
+    """One file format. Subclass, set ``name``/``extensions``, implement ``write`` (and ``read``).
+
+    ``write`` must be atomic (use :func:`dtsdk.io.atomic.atomic_path`/``atomic_open``): a failure
+    leaves no file at ``path``. ``read`` returns an :class:`Animation` equal to what was written, up
+    to the format's precision and channel set.
+    """
+
+    name: str = ""
+    extensions: tuple[str, ...] = ()  # lower-case, with the dot: (".csv",)
+    description: str = ""
+    writes_directory: bool = False  # True for formats that write a folder (OBJ sequences)
+
+    def write(self, animation: Animation, path: str | os.PathLike, **options) -> None:
+        raise NotImplementedError
+
+    def read(self, path: str | os.PathLike, **options) -> Animation:
+        raise FormatError(f"{os.fspath(path)}: the '{self.name}' format cannot be read back")
+
+    @property
+    def can_read(self) -> bool:
+        return type(self).read is not Exporter.read
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, extensions={self.extensions!r})"
