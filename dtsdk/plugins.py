@@ -174,7 +174,7 @@ def _collect() -> dict[str, dict[str, Entry]]:
     pm = get_plugin_manager()
     registries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
     for info in _state.infos.values():
-        info.registers = {}
+        info.registers = {k: v for k, v in info.registers.items() if k not in KINDS}
     for kind, hookname in KINDS.items():
         caller = getattr(pm.hook, hookname)
         # Call each implementation on its own (built-ins first) so that one raising plugin is
