@@ -29,7 +29,7 @@ hookimpl = pluggy.HookimplMarker("dtsdk")
 BUILTIN_PLUGINS = (
     "dtsdk.rigs.builtin",
     "dtsdk.io.builtin",
-    "dtsdk.audio.builtin",
+    "dtsdk.encoders.builtin",
     "dtsdk.samplers.builtin",
     "dtsdk.capture.builtin",
     "dtsdk.cli.builtin",

@@ -1,4 +1,4 @@
-"""Built-in samplers plugins, registered through the same hook as third-party ones."""
+"""Built-in samplers, registered through the same hook as third-party samplers."""
 from __future__ import annotations
 
 from dtsdk.plugins import hookimpl
@@ -6,4 +6,8 @@ from dtsdk.plugins import hookimpl
 
 @hookimpl
 def register_samplers(register):
-    pass
+    from dtsdk.samplers.ddim import sample_ddim
+    from dtsdk.samplers.ddpm import sample_ddpm
+
+    register("ddim", sample_ddim, description="DDIM (Song et al. 2021), deterministic with eta=0")
+    register("ddpm", sample_ddpm, description="Ancestral DDPM (Ho et al. 2020), respaced to any step count")

@@ -1,9 +1,0 @@
-"""Built-in audio plugins, registered through the same hook as third-party ones."""
-from __future__ import annotations
-
-from dtsdk.plugins import hookimpl
-
-
-@hookimpl
-def register_audio_encoders(register):
-    pass

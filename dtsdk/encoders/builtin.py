@@ -1,0 +1,15 @@
+"""Built-in audio encoders, registered through the same hook as third-party encoders."""
+from __future__ import annotations
+
+from dtsdk.plugins import hookimpl
+
+
+def _logmel(**config):
+    from dtsdk.encoders.logmel import LogMelEncoder
+
+    return LogMelEncoder(**config)
+
+
+@hookimpl
+def register_audio_encoders(register):
+    register("logmel", _logmel, description="Log-mel spectrogram (torch.stft), 80 bands, resampled to the motion fps")

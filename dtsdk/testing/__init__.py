@@ -1,0 +1,16 @@
+"""Contract tests for plugin authors (the diffusers shared-test pattern).
+
+Subclass a contract in your own test suite and say what to test; pytest collects the inherited
+``test_*`` methods::
+
+    from dtsdk.testing import RigContract
+
+    class TestMyRig(RigContract):
+        rig_name = "my-rig"          # looked up through the plugin registry
+
+dtsdk's own built-ins run these same contracts in ``tests/test_contracts.py``.
+"""
+from dtsdk.testing.contracts import AudioEncoderContract, ExporterContract, RigContract, SamplerContract
+from dtsdk.testing.plugins import temporary_plugin
+
+__all__ = ["RigContract", "AudioEncoderContract", "SamplerContract", "ExporterContract", "temporary_plugin"]

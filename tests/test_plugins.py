@@ -1,0 +1,134 @@
+"""The plugin system: discovery, ordering, clashes, broken plugins, switches, the listing command."""
+import json
+import sys
+import textwrap
+
+import pytest
+
+import dtsdk
+from dtsdk.errors import PluginError
+from dtsdk.plugins import BUILTIN_PLUGINS, lookup, plugin_infos, registry
+from dtsdk.testing import temporary_plugin
+
+
+def make_distribution(root, dist_name, ep_name, module_name, module_source, version="1.2.3"):
+    """A real installed distribution on sys.path: a module plus a dist-info with a `dtsdk` entry point."""
+    (root / f"{module_name}.py").write_text(textwrap.dedent(module_source))
+    info = root / f"{dist_name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[dtsdk]\n{ep_name} = {module_name}\n")
+
+
+GOOD_PLUGIN = """
+    import dtsdk
+    from dtsdk.samplers.ddim import sample_ddim
+
+    @dtsdk.hookimpl
+    def register_samplers(register):
+        register("copycat", sample_ddim, description="DDIM under another name")
+
+    @dtsdk.hookimpl
+    def register_commands(subparsers):
+        p = subparsers.add_parser("hello", help="say hello")
+        p.set_defaults(func=lambda args: {"hello": "world"})
+"""
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in [m for m in sys.modules if m.startswith("dtsdk_fake_")]:
+        del sys.modules[name]
+
+
+def test_builtins_register_through_the_hooks(fresh_plugins):
+    infos = {i.name: i for i in plugin_infos()}
+    for name in BUILTIN_PLUGINS:
+        assert infos[name].builtin
+    assert infos["dtsdk.rigs.builtin"].registers["rig"] == ["arkit52", "dtface"]
+    assert "ddim" in infos["dtsdk.samplers.builtin"].registers["sampler"]
+    assert lookup("rig", "ARKIT52").name == "arkit52"  # case-insensitive
+
+
+def test_entry_point_plugin_is_loaded_with_its_version(site, fresh_plugins):
+    make_distribution(site, "dtsdk-fake-good", "fakegood", "dtsdk_fake_good", GOOD_PLUGIN)
+    entry = lookup("sampler", "copycat")
+    assert entry.plugin == "fakegood"
+    info = {i.name: i for i in plugin_infos()}["fakegood"]
+    assert (info.version, info.distribution, info.error) == ("1.2.3", "dtsdk-fake-good", None)
+    assert info.registers == {"sampler": ["copycat"]}
+
+
+def test_plugin_that_fails_to_import_is_reported_and_skipped(site, fresh_plugins, caplog):
+    make_distribution(site, "dtsdk-fake-broken", "fakebroken", "dtsdk_fake_broken", "raise ImportError('no numpy 3')")
+    make_distribution(site, "dtsdk-fake-good", "fakegood", "dtsdk_fake_good", GOOD_PLUGIN)
+    assert lookup("sampler", "copycat").plugin == "fakegood"  # the rest keeps working
+    info = {i.name: i for i in plugin_infos()}["fakebroken"]
+    assert "failed to load" in info.error and "no numpy 3" in info.error
+    assert "fakebroken" in caplog.text
+
+
+def test_plugin_whose_hook_raises_is_reported_and_skipped(site, fresh_plugins):
+    make_distribution(site, "dtsdk-fake-raiser", "fakeraiser", "dtsdk_fake_raiser", """
+        import dtsdk
+
+        @dtsdk.hookimpl
+        def register_rigs(register):
+            raise RuntimeError("mesh file missing")
+    """)
+    assert "dtface" in registry("rig")
+    info = {i.name: i for i in plugin_infos()}["fakeraiser"]
+    assert "register_rigs raised RuntimeError: mesh file missing" in info.error
+
+
+def test_name_clash_names_both_plugins(fresh_plugins):
+    class Clasher:
+        @dtsdk.hookimpl
+        def register_samplers(self, register):
+            register("DDIM", lambda *a, **k: None)
+
+    with temporary_plugin(Clasher(), name="clasher"):
+        with pytest.raises(PluginError, match=r"'dtsdk.samplers.builtin' and plugin 'clasher'"):
+            registry("sampler")
+    assert "ddim" in registry("sampler")  # unregistering restores a working registry
+
+
+def test_disable_autoload_switch(site, fresh_plugins, monkeypatch):
+    make_distribution(site, "dtsdk-fake-good", "fakegood", "dtsdk_fake_good", GOOD_PLUGIN)
+    monkeypatch.setenv("DTSDK_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert "copycat" not in registry("sampler")
+    assert "ddim" in registry("sampler")  # built-ins are always there
+
+
+def test_allow_list_switch(site, fresh_plugins, monkeypatch):
+    make_distribution(site, "dtsdk-fake-good", "fakegood", "dtsdk_fake_good", GOOD_PLUGIN)
+    make_distribution(site, "dtsdk-fake-other", "fakeother", "dtsdk_fake_other", """
+        import dtsdk
+
+        @dtsdk.hookimpl
+        def register_samplers(register):
+            register("other", lambda *a, **k: None)
+    """)
+    monkeypatch.setenv("DTSDK_LOAD_PLUGINS", "fakeother")
+    names = registry("sampler")
+    assert "other" in names and "copycat" not in names
+
+
+def test_unknown_name_lists_the_choices(fresh_plugins):
+    with pytest.raises(PluginError, match=r"unknown rig 'nope'; installed: .*arkit52.*dtface"):
+        dtsdk.get_rig("nope")
+
+
+def test_plugins_command_lists_versions_and_registrations(site, fresh_plugins, capsys):
+    from dtsdk.cli import main
+
+    make_distribution(site, "dtsdk-fake-good", "fakegood", "dtsdk_fake_good", GOOD_PLUGIN)
+    assert main(["plugins", "--json"]) == 0
+    listing = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+    assert listing["fakegood"]["version"] == "1.2.3"
+    assert listing["fakegood"]["registers"] == {"command": ["hello"], "sampler": ["copycat"]}
+    assert listing["dtsdk.cli.builtin"]["registers"]["command"][:2] == ["plugins", "render"]
+    assert main(["hello", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"hello": "world"}
