@@ -92,6 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"dtsdk: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # a bug, not bad input: still one line, but say how to get the details
+        if debug:
+            raise
+        print(f"dtsdk: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(rerun with --debug for the traceback and report it)", file=sys.stderr)
+        return 1
 
 
 def _one_line(exc: BaseException) -> str:
