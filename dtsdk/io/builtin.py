@@ -6,4 +6,12 @@ from dtsdk.plugins import hookimpl
 
 @hookimpl
 def register_exporters(register):
-    pass  # filled in by the exporter modules
+    from dtsdk.io.llf_csv import LLF_CSV
+    from dtsdk.io.npy import NPY
+    from dtsdk.io.npz import NPZ
+    from dtsdk.io.plain_csv import PlainCsv
+
+    register("npz", NPZ, description=NPZ.description)
+    register("npy", NPY, description=NPY.description)
+    register("llf-csv", LLF_CSV, description=LLF_CSV.description)
+    register("csv", PlainCsv(), description=PlainCsv.description)
