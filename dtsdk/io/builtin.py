@@ -6,6 +6,7 @@ from dtsdk.plugins import hookimpl
 
 @hookimpl
 def register_exporters(register):
+    from dtsdk.io.glb import GLB
     from dtsdk.io.llf_csv import LLF_CSV
     from dtsdk.io.npy import NPY
     from dtsdk.io.npz import NPZ
@@ -15,3 +16,4 @@ def register_exporters(register):
     register("npy", NPY, description=NPY.description)
     register("llf-csv", LLF_CSV, description=LLF_CSV.description)
     register("csv", PlainCsv(), description=PlainCsv.description)
+    register("glb", GLB, description=GLB.description)
