@@ -52,12 +52,30 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-            os.replace(target, old / "x")
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
+            _swap_directory(tmp, target)
         else:
             os.replace(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _swap_directory(new: Path, target: Path) -> None:
+    """Replace the existing folder ``target`` by ``new``; on failure ``target`` keeps its old content.
+
+    Two renames are needed (a folder cannot be replaced by a non-empty one in one step), so the old
+    folder is parked in a temporary sibling and put back if the second rename fails.
+    """
+    parking = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    parked = parking / "previous"
+    try:
+        os.replace(target, parked)
+        try:
+            os.replace(new, target)
+        except BaseException:
+            os.replace(parked, target)
+            raise
+    finally:
+        # Keep the parked copy only if it could not be put back: it is then the user's only copy.
+        if not parked.exists() or target.exists():
+            shutil.rmtree(parking, ignore_errors=True)

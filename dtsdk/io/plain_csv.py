@@ -66,6 +66,9 @@ class PlainCsv(Exporter):
             raise FormatError(f"{table.path}: {exc}") from exc
 
 
+PLAIN_CSV = PlainCsv()
+
+
 def _rate_from_times(table, time_col: int) -> float:
     times = table.numeric([time_col])[:, 0].astype(np.float64)
     if len(times) < 2:
