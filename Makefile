@@ -24,8 +24,8 @@ install-dev: system-deps
 	$(PIP) install -q -e ".[dev]" ./plugins/dtsdk-example-rig
 
 demo: install
-	dtsdk render examples/hello.llf.csv --audio examples/hello.wav -o $(OUT)/hello.mp4
-	dtsdk render examples/hello.llf.csv -o $(OUT)/hello.gif --size 256
+	dtsdk render examples/hello.csv --audio examples/hello.wav -o $(OUT)/hello.mp4
+	dtsdk render examples/hello.csv -o $(OUT)/hello.gif --size 256
 	@echo "wrote $(OUT)/hello.mp4 and $(OUT)/hello.gif"
 
 test: install-dev
