@@ -2,7 +2,10 @@
 
 ``weights`` is ``(T, D)`` float32: blendshape weights (0..1, names in ``names``) for blendshape and
 motion rigs, or per-vertex offsets in mm (``D = 3V``, ``names`` empty) for vertex rigs.
-``head_pose`` is an optional ``(T, 3)`` array of yaw, pitch, roll in radians.
+``head_pose`` is an optional ``(T, 3)`` array of yaw, pitch, roll in radians, applied as
+``R = Ry(yaw) @ Rx(pitch) @ Rz(roll)`` in the rig frame (+Y up, face toward +Z): positive yaw turns
+the face toward the subject's left (+X), positive pitch looks down, positive roll tilts the top of
+the head toward the subject's right.
 """
 from __future__ import annotations
 

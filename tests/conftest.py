@@ -9,3 +9,14 @@ def fresh_plugins(monkeypatch):
     plugins.reset()
     yield plugins
     plugins.reset()
+
+
+@pytest.fixture(autouse=True)
+def _restore_dtsdk_logger():
+    """The CLI points the 'dtsdk' logger at stderr and stops propagation; undo that between tests."""
+    import logging
+
+    logger = logging.getLogger("dtsdk")
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
