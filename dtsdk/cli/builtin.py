@@ -6,7 +6,8 @@ from dtsdk.plugins import hookimpl
 
 @hookimpl
 def register_commands(subparsers):
-    from dtsdk.cli import plugins_cmd, render_cmd
+    from dtsdk.cli import corpus_cmd, plugins_cmd, render_cmd
 
     plugins_cmd.add(subparsers)
     render_cmd.add(subparsers)
+    corpus_cmd.add(subparsers)
