@@ -35,3 +35,9 @@ def test_debug_shows_the_traceback():
     out = subprocess.run([sys.executable, "-m", "dtsdk", "--debug", "render", "missing-take.csv", "-o", "x.gif"],
                          capture_output=True, text=True)
     assert out.returncode != 0 and "Traceback" in out.stderr
+
+
+def test_global_flags_work_after_nested_subcommands(tmp_path, capsys):
+    code = main(["corpus", "info", str(tmp_path), "--json"])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a dtsdk corpus" in err  # parsed fine; the empty folder is the error

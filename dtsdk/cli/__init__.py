@@ -65,10 +65,13 @@ def _setup_logging(debug: bool, quiet: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
+    argv, global_flags = _pop_global_flags(argv)
+    debug = "debug" in global_flags
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        for flag in global_flags:
+            setattr(args, flag, True)
         _setup_logging(args.debug, args.quiet)
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
@@ -98,6 +101,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dtsdk: internal error: {type(exc).__name__}: {_one_line(exc)} "
               "(rerun with --debug for the traceback and report it)", file=sys.stderr)
         return 1
+
+
+_GLOBAL_FLAGS = {"--json": "json", "--debug": "debug", "-q": "quiet", "--quiet": "quiet"}
+
+
+def _pop_global_flags(argv: list[str]) -> tuple[list[str], set[str]]:
+    """Take --json/--debug/--quiet from anywhere on the line (before ``--``), so they also work after
+    nested subcommands such as ``dtsdk corpus build ... --json``."""
+    rest, flags = [], set()
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        if arg in _GLOBAL_FLAGS:
+            flags.add(_GLOBAL_FLAGS[arg])
+        else:
+            rest.append(arg)
+    return rest, flags
 
 
 def _one_line(exc: BaseException) -> str:
