@@ -1,0 +1,141 @@
+"""Aligned (audio window, motion window, speaker) samples for training.
+
+Alignment convention: motion frame ``f`` starts at ``f / fps`` seconds, so a crop starting at frame
+``f0`` starts at audio sample ``round(f0 * sample_rate / fps)`` and spans
+``round(window_frames * sample_rate / fps)`` samples. Clips shorter than the window are padded
+with silence and neutral motion, and ``mask`` marks the real frames.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from dtsdk.animation import Animation
+from dtsdk.errors import DtsdkError
+
+
+@dataclass
+class Clip:
+    """One aligned take, loaded lazily: ``load() -> (audio (S,) float32 at 16 kHz, Animation)``."""
+
+    name: str
+    speaker: str
+    load: Callable[[], tuple[np.ndarray, Animation]]
+    duration_s: float | None = None
+
+
+def _corpus_loader(root: Path, wav: str, motion: str):
+    def load():
+        from dtsdk.audio import load_audio
+
+        return load_audio(root / wav, sr=16000), Animation.load(root / motion)
+
+    return load
+
+
+class TalkingFaceDataset(torch.utils.data.Dataset):
+    """One item per clip per epoch: a random (or, with ``random_crop=False``, the first) window.
+
+    Items: ``audio`` (S,) float32, ``motion`` (T, D) float32, ``mask`` (T,) bool, ``speaker`` int
+    (index into ``self.speakers``), ``clip`` str. Batch with the default ``DataLoader`` collate.
+    """
+
+    def __init__(self, clips: Sequence[Clip], window_s: float = 2.0, fps: float = 30.0, sample_rate: int = 16000,
+                 random_crop: bool = True, seed: int = 0, speakers: Sequence[str] | None = None, cache: bool = True):
+        if not clips:
+            raise DtsdkError("the dataset has no clips (check the split name and the corpus path)")
+        self.clips = list(clips)
+        self.fps = float(fps)
+        self.sample_rate = int(sample_rate)
+        self.window_frames = max(1, int(round(window_s * fps)))
+        self.window_samples = int(round(self.window_frames * sample_rate / fps))
+        self.random_crop = random_crop
+        self.seed = seed
+        self.epoch = 0
+        self.speakers = list(speakers) if speakers is not None else sorted({c.speaker for c in self.clips})
+        unknown = sorted({c.speaker for c in self.clips} - set(self.speakers))
+        if unknown:
+            raise DtsdkError(f"clips of speakers not in the speaker list: {', '.join(unknown)}")
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = {} if cache else None
+
+    # ---- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_corpus(cls, root: str | os.PathLike, split: str = "train", **kwargs) -> "TalkingFaceDataset":
+        """Clips of one split of a corpus built by ``dtsdk corpus build``."""
+        from dtsdk.corpus.manifest import read_manifest
+        from dtsdk.corpus.splits import SPLITS
+
+        if split not in SPLITS:
+            raise DtsdkError(f"unknown split '{split}'; choose one of {', '.join(SPLITS)}")
+        root = Path(root)
+        manifest = read_manifest(root)
+        clips = [Clip(c["clip"], c["speaker"], _corpus_loader(root, c["wav"], c["motion"]), c["duration_s"])
+                 for c in manifest["clips"] if c["split"] == split]
+        kwargs.setdefault("fps", manifest["fps"])
+        return cls(clips, **kwargs)
+
+    @classmethod
+    def from_captures(cls, path: str | os.PathLike, reader: str | None = None, **kwargs) -> "TalkingFaceDataset":
+        """Clips from real capture data, through a capture-reader plugin (Live Link Face, VOCASET, BIWI)."""
+        from dtsdk.capture import read_captures
+
+        clips = []
+        for c in read_captures(path, reader=reader):
+            audio, anim = c.audio, c.animation
+
+            clips.append(Clip(c.name, c.speaker, (lambda a=audio, m=anim: (a, m)), len(audio) / c.sample_rate))
+            if c.sample_rate != 16000:
+                raise DtsdkError(f"{path}: capture reader returned {c.sample_rate} Hz audio; readers must resample to 16000")
+        if clips:
+            kwargs.setdefault("fps", clips[0].load()[1].fps)
+        return cls(clips, **kwargs)
+
+    # ---- items -----------------------------------------------------------------------------------
+    def set_epoch(self, epoch: int) -> None:
+        """Change the random crops (call once per epoch; DDP ranks call it with the same epoch)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def _arrays(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._cache is not None and index in self._cache:
+            return self._cache[index]
+        clip = self.clips[index]
+        audio, anim = clip.load()
+        if abs(anim.fps - self.fps) > 1e-6:
+            anim = anim.resample(self.fps)
+        expected = len(audio) / self.sample_rate * self.fps
+        if abs(anim.num_frames - expected) > 2:
+            raise DtsdkError(f"clip {clip.name}: {anim.num_frames} motion frames but the audio covers "
+                             f"{expected:.1f} frames at {self.fps:g} fps (misaligned)")
+        arrays = (np.asarray(audio, np.float32), anim.weights)
+        if self._cache is not None:
+            self._cache[index] = arrays
+        return arrays
+
+    def __getitem__(self, index: int) -> dict:
+        audio, motion = self._arrays(index)
+        n_frames = motion.shape[0]
+        span = max(0, n_frames - self.window_frames)
+        if self.random_crop and span > 0:
+            start = int(np.random.default_rng([self.seed, self.epoch, index]).integers(0, span + 1))
+        else:
+            start = 0
+        frames = motion[start:start + self.window_frames]  # (<=T, D)
+        a0 = int(round(start * self.sample_rate / self.fps))
+        samples = audio[a0:a0 + self.window_samples]  # (<=S,)
+        motion_win = np.zeros((self.window_frames, motion.shape[1]), np.float32)
+        motion_win[:len(frames)] = frames
+        audio_win = np.zeros(self.window_samples, np.float32)
+        audio_win[:len(samples)] = samples
+        mask = np.zeros(self.window_frames, bool)
+        mask[:len(frames)] = True
+        return {"audio": torch.from_numpy(audio_win), "motion": torch.from_numpy(motion_win),
+                "mask": torch.from_numpy(mask), "speaker": self.speakers.index(self.clips[index].speaker),
+                "clip": self.clips[index].name}
