@@ -305,3 +305,6 @@ def _open_the_eyes(head: HeadSurface) -> None:
         weight = ellipse_fade(ex, ey, P.EYE_HALF_WIDTH + 4.0, ry, core=0.6) * (v[:, 2] > 0)
         weight[np.concatenate([slit.upper_rim, slit.lower_rim])] = 1.0  # margins exactly on the lid sphere
         v[:, 2] = (1.0 - weight) * v[:, 2] + weight * hug_z
+        # Skin in front of the eyeball never dips into it (the blend above can pull the socket inward).
+        over_eye = (v[:, 2] > 0) & (ex ** 2 + ey ** 2 < lid_radius ** 2)
+        v[over_eye, 2] = np.maximum(v[over_eye, 2], hug_z[over_eye])

@@ -1,7 +1,7 @@
 """All 52 ARKit morph targets for dtface, as one (52, V, 3) array in Apple's order.
 
-One-sided shapes are built for the subject's left (+X) and mirrored for the right, so the two
-sides of every pair are exact mirror images.
+One-sided shapes (``...Left``, including ``jawLeft`` and ``mouthLeft``) are built for the subject's
+left (+X) and mirrored for the right, so the two sides of every pair are exact mirror images.
 """
 from __future__ import annotations
 
@@ -24,11 +24,14 @@ def build_deltas(mesh: DtfaceMesh) -> np.ndarray:
     """(52, V, 3) float32 deltas in mm, ordered as :data:`dtsdk.rigs.arkit.ARKIT52`."""
     ctx = MorphContext.from_mesh(mesh)
     targets = {**left_eye_targets(ctx), **mouth_targets(ctx), **face_targets(ctx)}
+    for name, d in targets.items():
+        if not name.endswith("Left"):
+            # Symmetric shapes: average with the mirror image, removing the small asymmetry of the
+            # triangulation (quads are split along one diagonal) from normal-based motions.
+            targets[name] = 0.5 * (d + mirrored(d, mesh.mirror))
     for name in list(targets):
         if name.endswith("Left"):
             targets[name[:-4] + "Right"] = mirrored(targets[name], mesh.mirror)
-    targets["jawRight"] = mirrored(targets["jawLeft"], mesh.mirror)
-    targets["mouthRight"] = mirrored(targets["mouthLeft"], mesh.mirror)
     missing = [n for n in ARKIT52 if n not in targets]
     if missing:
         raise AssertionError(f"dtface builds no target for {missing}")

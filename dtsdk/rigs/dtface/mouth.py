@@ -89,19 +89,21 @@ def mouth_targets(ctx: MorphContext) -> dict[str, np.ndarray]:
     lips = np.clip(m.upper_lip + m.lower_lip, 0.0, 1.0)
     rim = np.zeros(len(rest))
     rim[np.concatenate([ctx.mesh.head.mouth.upper_rim, ctx.mesh.head.mouth.lower_rim])] = 1.0
-    round_up = m.opening * fade(m.dy_up, 14.0) * ctx.face
-    round_low = m.opening * fade(m.dy_low, 16.0) * ctx.face
+    round_up = m.opening * fade(m.dy_up, 14.0) * ctx.face * m.up
+    round_low = m.opening * fade(m.dy_low, 16.0) * ctx.face * m.low
 
     funnel = ctx.zeros()
     funnel[:, 0] = -0.22 * x * m.around_mouth
     funnel[:, 1] = 3.5 * round_up - 4.5 * round_low  # an open, round mouth
     funnel[:, 2] = 7.0 * m.around_mouth + 1.5 * lips * rim + 1.0 * lips
+    funnel[ctx.ids("mouth_cavity"), 2] = 5.0  # keep the dark behind the lips as they push out
     out["mouthFunnel"] = funnel
 
     pucker = ctx.zeros()
     pucker[:, 0] = -0.38 * x * m.around_mouth
-    pucker[:, 1] = -0.6 * m.opening * fade(m.dy_up, 6.0) + 0.6 * m.opening * fade(m.dy_low, 6.0)  # lips tight
+    pucker[:, 1] = m.opening * (-0.6 * fade(m.dy_up, 6.0) * m.up + 0.6 * fade(m.dy_low, 6.0) * m.low)  # lips tight
     pucker[:, 2] = 8.0 * m.around_mouth + 3.0 * lips
+    pucker[ctx.ids("mouth_cavity"), 2] = 5.0
     out["mouthPucker"] = pucker
 
     shift = ctx.zeros()

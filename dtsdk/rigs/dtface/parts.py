@@ -63,11 +63,18 @@ def eyeball(center) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return verts + np.asarray(center), faces, mirror, is_iris
 
 
-def mouth_cavity(center, radii=(19.0, 13.0, 24.0)):
-    """The back half of an ellipsoid, open toward the lips, seen from inside. Dark interior behind the slit."""
+def mouth_cavity(center, radii=(30.0, 13.0, 24.0), rim_bend_per_mm2=0.016):
+    """The back half of an ellipsoid, open toward the lips, seen from inside: the dark behind the lips.
+
+    Wider than the mouth so the corners never show the inside of the skull; bent back toward its
+    sides and top and bottom (z -= bend * (x^2 + 1.5 y^2)) to follow the curve of the face without
+    poking through the cheeks or the chin.
+    """
     phi = np.linspace(np.pi / 2, np.pi - 0.3, 8)
     verts, faces, mirror = lathe(np.sin(phi), np.cos(phi), 20, back_pole_z=-1.0, inward=True)
-    return verts * np.asarray(radii) + np.asarray(center), faces, mirror
+    verts = verts * np.asarray(radii) + np.asarray(center)
+    verts[:, 2] -= rim_bend_per_mm2 * ((verts[:, 0] - center[0]) ** 2 + 1.5 * (verts[:, 1] - center[1]) ** 2)
+    return verts, faces, mirror
 
 
 def tongue(center, radii=(16.0, 6.0, 22.0)):
