@@ -141,9 +141,10 @@ def face_relief_mm(x, y):
     lower_lip = 5.0 * np.exp(-(((y - (m - 4.5)) / 4.5) ** 2)) * fade(ax, 30.0)
     lip_chin_crease = -2.5 * np.exp(-(((y - (m - 17.0)) / 4.0) ** 2)) * fade(ax, 28.0)
     chin = 5.0 * bump(ax / 22.0, (y + 90.0) / 12.0)
+    muzzle = 4.0 * bump(ax / 34.0, (y - m + 2.0) / 26.0)  # the dental arch pushes the mouth forward
     mouth_corner_dimples = -1.5 * bump((ax - P.MOUTH_HALF_WIDTH - 2.0) / 5.0, (y - m) / 5.0)
     return (brow_ridge + sockets + nose + nostril_wings + cheekbones + upper_lip + lower_lip
-            + lip_chin_crease + chin + mouth_corner_dimples)
+            + lip_chin_crease + chin + muzzle + mouth_corner_dimples)
 
 
 def _cut_slit(grid: np.ndarray, row: int, columns: np.ndarray, next_id: int) -> tuple[np.ndarray, np.ndarray]:

@@ -76,10 +76,10 @@ def build_mesh() -> DtfaceMesh:
     mid = head.mouth.upper_rim[len(head.mouth.upper_rim) // 2]
     inner_lip_z = float(head.vertices[mid, 2])
     m = P.MOUTH_Y
-    cavity = parts.mouth_cavity((0.0, m - 1.0, inner_lip_z - 6.0))
-    teeth_upper = parts.dental_arch(inner_lip_z - 2.5, m + 8.0, m + 0.6)
-    teeth_lower = parts.dental_arch(inner_lip_z - 5.5, m - 1.5, m - 8.5, half_width=17.5, depth=16.0)
-    tongue = parts.tongue((0.0, m - 8.0, inner_lip_z - 27.0))
+    cavity = parts.mouth_cavity((0.0, m - 1.0, inner_lip_z - 9.0))
+    teeth_upper = parts.dental_arch(inner_lip_z - 5.0, m + 8.0, m + 0.6)
+    teeth_lower = parts.dental_arch(inner_lip_z - 7.5, m - 1.5, m - 8.5, half_width=17.5, depth=16.0)
+    tongue = parts.tongue((0.0, m - 6.0, inner_lip_z - 27.0))
     for name, (v, f, mi), part in (("mouth_cavity", cavity, PART_MOUTH_INTERIOR), ("teeth_upper", teeth_upper, PART_TEETH),
                                    ("teeth_lower", teeth_lower, PART_TEETH), ("tongue", tongue, PART_LIPS)):
         pieces.append((name, v, f, mi, np.full(len(v), part, dtype=np.uint8)))

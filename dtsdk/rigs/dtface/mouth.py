@@ -96,14 +96,14 @@ def mouth_targets(ctx: MorphContext) -> dict[str, np.ndarray]:
     funnel[:, 0] = -0.22 * x * m.around_mouth
     funnel[:, 1] = 3.5 * round_up - 4.5 * round_low  # an open, round mouth
     funnel[:, 2] = 7.0 * m.around_mouth + 1.5 * lips * rim + 1.0 * lips
-    funnel[ctx.ids("mouth_cavity"), 2] = 5.0  # keep the dark behind the lips as they push out
+    funnel[ctx.ids("mouth_cavity"), 2] = 3.0  # keep the dark behind the lips as they push out
     out["mouthFunnel"] = funnel
 
     pucker = ctx.zeros()
     pucker[:, 0] = -0.38 * x * m.around_mouth
     pucker[:, 1] = m.opening * (-0.6 * fade(m.dy_up, 6.0) * m.up + 0.6 * fade(m.dy_low, 6.0) * m.low)  # lips tight
     pucker[:, 2] = 8.0 * m.around_mouth + 3.0 * lips
-    pucker[ctx.ids("mouth_cavity"), 2] = 5.0
+    pucker[ctx.ids("mouth_cavity"), 2] = 3.0
     out["mouthPucker"] = pucker
 
     shift = ctx.zeros()
@@ -123,8 +123,11 @@ def mouth_targets(ctx: MorphContext) -> dict[str, np.ndarray]:
     roll_low, roll_up = ctx.zeros(), ctx.zeros()
     reach_low = np.clip(m.dy_low / 9.0, 0.0, 1.2)
     reach_up = np.clip(m.dy_up / 8.0, 0.0, 1.2)
-    roll_low[:, 1], roll_low[:, 2] = 3.0 * m.lower_lip * reach_low, -5.0 * m.lower_lip
-    roll_up[:, 1], roll_up[:, 2] = -2.5 * m.upper_lip * reach_up, -4.5 * m.upper_lip
+    # Only the red of the lip turns in; the skin beyond it stays in front of the teeth.
+    red_low = m.lower_lip * fade(np.maximum(m.dy_low - lower_lip_height_mm(x), 0.0), 3.0)
+    red_up = m.upper_lip * fade(np.maximum(m.dy_up - upper_lip_height_mm(x), 0.0), 3.0)
+    roll_low[:, 1], roll_low[:, 2] = 3.0 * red_low * reach_low, -3.5 * red_low
+    roll_up[:, 1], roll_up[:, 2] = -2.5 * red_up * reach_up, -3.0 * red_up
     out["mouthRollLower"], out["mouthRollUpper"] = roll_low, roll_up
 
     chin_up = ctx.face * m.low * fade(m.dy_low, 32.0) * fade(x, 36.0)
@@ -146,7 +149,7 @@ def mouth_targets(ctx: MorphContext) -> dict[str, np.ndarray]:
     upper_up[:, 2] = 1.0 * lip_up * left_half
     out["mouthLowerDownLeft"], out["mouthUpperUpLeft"] = lower_down, upper_up
 
-    out["tongueOut"] = _tongue_out(ctx) + 0.3 * jaw_open
+    out["tongueOut"] = _tongue_out(ctx) + 0.45 * jaw_open  # the jaw parts to let the tongue through
     return out
 
 
@@ -157,6 +160,6 @@ def _tongue_out(ctx: MorphContext) -> np.ndarray:
     tip = smoothstep(p[:, 2].min(), p[:, 2].max(), p[:, 2])  # 0 at the root, 1 at the tip
     delta = ctx.zeros()
     delta[ids, 2] = 8.0 + 16.0 * tip
-    delta[ids, 1] = -3.0 * tip + 1.5
+    delta[ids, 1] = 3.0 * tip  # the tip lifts over the lower lip
     delta[ids, 0] = -0.15 * p[:, 0] * tip  # narrower as it stretches
     return delta

@@ -77,7 +77,7 @@ def mouth_cavity(center, radii=(30.0, 13.0, 24.0), rim_bend_per_mm2=0.016):
     return verts, faces, mirror
 
 
-def tongue(center, radii=(16.0, 6.0, 22.0)):
+def tongue(center, radii=(16.0, 4.5, 22.0)):
     """A flattened ellipsoid lying on the floor of the mouth, tip toward +z."""
     phi = np.linspace(0.25, np.pi - 0.25, 8)
     verts, faces, mirror = lathe(np.sin(phi), np.cos(phi), 16, front_pole_z=1.0, back_pole_z=-1.0)
