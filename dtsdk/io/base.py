@@ -19,6 +19,9 @@ class Exporter:
     extensions: tuple[str, ...] = ()  # lower-case, with the dot: (".csv",)
     description: str = ""
     writes_directory: bool = False  # True for formats that write a folder (OBJ sequences)
+    # False for formats that store geometry, not weights (.npy vertex arrays): reading one back gives
+    # vertices, so the weights cannot round-trip.
+    stores_weights: bool = True
 
     def write(self, animation: Animation, path: str | os.PathLike, **options) -> None:
         raise NotImplementedError

@@ -30,6 +30,7 @@ RAW_VERTICES_RIG = "raw-vertices"
 class NpyExporter(Exporter):
     name = "npy"
     extensions = (".npy",)
+    stores_weights = False
     description = "Vertex array (T, V*3) float32 like FaceFormer/VOCASET; metres by default"
 
     def write(self, animation: Animation, path: str | os.PathLike, rig=None, unit: str = "m") -> None:
