@@ -6,4 +6,9 @@ from dtsdk.plugins import hookimpl
 
 @hookimpl
 def register_capture_readers(register):
-    pass
+    from dtsdk.capture.biwi import BIWI_READER
+    from dtsdk.capture.livelink import LIVELINK_READER
+    from dtsdk.capture.vocaset import VOCASET_READER
+
+    for reader in (LIVELINK_READER, VOCASET_READER, BIWI_READER):
+        register(reader.name, reader, description=reader.description)
