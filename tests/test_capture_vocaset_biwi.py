@@ -291,11 +291,32 @@ def test_faces_out_of_range_is_an_error(voca):
         list(read_captures(root))
 
 
-def test_implausible_units_warn(tmp_path):
+@pytest.mark.parametrize("templates", ["npz", None])
+def test_implausible_units_warn(tmp_path, templates):
     root = tmp_path / "v"
-    make_dataset(root, VOCA_V, {f"{VOCA_SUBJECTS[0]}_sentence01": 4}, 60, 16000)
-    with pytest.warns(CaptureWarning, match="pass units="):
+    make_dataset(root, VOCA_V, {f"{VOCA_SUBJECTS[0]}_sentence01": 4}, 60, 16000, templates=templates)
+    with pytest.warns(CaptureWarning) as record:  # without templates, also the first-frame warning
         next(read_captures(root, units="mm"))
+    assert any("pass units=" in str(w.message) for w in record)
+
+
+def test_files_in_mm_with_units_mm(tmp_path):
+    root = tmp_path / "v"
+    name = f"{VOCA_SUBJECTS[0]}_sentence01"
+    temps = make_dataset(root, VOCA_V, {name: 4}, 60, 16000)
+    verts = np.load(root / "vertices_npy" / f"{name}.npy") * 1000
+    np.save(root / "vertices_npy" / f"{name}.npy", verts.reshape(4, VOCA_V, 3))  # (T, V, 3) is accepted
+    np.savez(root / "templates.npz", **{k: v * 1000 for k, v in temps.items()})
+    clip = next(read_captures(root, units="mm"))
+    np.testing.assert_allclose(clip.animation.weights.reshape(2, VOCA_V, 3)[:, :, 0].mean(axis=1), [0, 2], atol=1e-3)
+
+
+def test_empty_wav_names_the_file(voca):
+    root, _ = voca
+    name = f"{VOCA_SUBJECTS[0]}_sentence01"
+    sf.write(root / "wav" / f"{name}.wav", np.zeros(0, np.float32), 16000)
+    with pytest.raises(DtsdkError, match=f"{name}.wav"):
+        list(read_captures(root))
 
 
 # ---- choosing a reader -----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ rig; decode with ``clip.animation.to_vertices(clip.meta["rig"])`` or, without fa
 
 Frame rate. ``source_fps`` is the rate of the arrays on disk; ``fps`` the rate of the clips. When
 they differ, every ``source_fps / fps``-th frame is kept (integer ratios only), as FaceFormer does
-with ``[::2]`` for VOCASET. Audio and motion are assumed to start together; their ends are
+with ``[::2]`` for VOCASET; given ``source_fps`` alone, clips keep that rate. Audio and motion are assumed to start together; their ends are
 reconciled by the rules in :mod:`dtsdk.capture._align`.
 """
 from __future__ import annotations
@@ -107,10 +107,14 @@ class FaceFormerLayoutReader(CaptureReader):
         templates, template_source = self._templates(root, subject_ids, units)
         face_list = self._faces(root, faces)
         rigs: dict[str, Rig | None] = {}
+        units_checked = False
         for stem, (motion_path, audio_path) in pairs.items():
             subject = subject_of(stem)
             verts = load_vertex_sequence(motion_path, self.num_vertices, self.dataset)  # (T_src, V, 3)
             template = templates.get(subject, verts[0])  # (V, 3) file units
+            if not units_checked:  # one look is enough: a dataset has one unit
+                _warn_if_not_face_sized(template, units, motion_path)
+                units_checked = True
             verts = verts[::keep_every]  # (T, V, 3) at out_fps
             audio = load_audio(audio_path, AUDIO_SAMPLE_RATE)
             aligned = align_lengths(audio, AUDIO_SAMPLE_RATE, len(verts), out_fps, audio_path, motion_path,
@@ -175,13 +179,6 @@ class FaceFormerLayoutReader(CaptureReader):
             where = f"no template in {source}" if source else "no templates.npz or templates/ folder"
             warnings.warn(f"{root}: {where} for {name_files(lacking)}; using each sequence's first frame as its "
                           f"template (offsets are then relative to that frame){advice}", CaptureWarning, stacklevel=3)
-        for subject, template in templates.items():
-            size = extent_mm(template, units)
-            if not PLAUSIBLE_EXTENT_MM[0] <= size <= PLAUSIBLE_EXTENT_MM[1]:
-                warnings.warn(f"{root}: the template of {subject} spans {size:.4g} mm read as {units!r}, not a face "
-                              f"size; pass units= ('m', 'cm' or 'mm') to match the files", CaptureWarning,
-                              stacklevel=3)
-                break
         return templates, source
 
     def _faces(self, root: str, faces) -> np.ndarray | None:
@@ -209,6 +206,13 @@ class FaceFormerLayoutReader(CaptureReader):
         if best != src_fps and abs(best - implied) < 0.05 * best:
             return f" (the arrays look like {best} fps, not {src_fps:g}; pass source_fps={best})"
         return ""
+
+
+def _warn_if_not_face_sized(template: np.ndarray, units: str, where: str) -> None:
+    size = extent_mm(template, units)
+    if not PLAUSIBLE_EXTENT_MM[0] <= size <= PLAUSIBLE_EXTENT_MM[1]:
+        warnings.warn(f"{where}: the face spans {size:.4g} mm when read as {units!r}, not a face's size; "
+                      f"pass units= ('m', 'cm' or 'mm') to match the files", CaptureWarning, stacklevel=4)
 
 
 def _npy_width(path: str) -> int | None:
