@@ -10,7 +10,8 @@ Subclass a contract in your own test suite and say what to test; pytest collects
 
 dtsdk's own built-ins run these same contracts in ``tests/test_contracts.py``.
 """
-from dtsdk.testing.contracts import AudioEncoderContract, ExporterContract, RigContract, SamplerContract
+from dtsdk.testing.contracts import (AudioEncoderContract, CaptureReaderContract, ExporterContract, RigContract,
+                                    SamplerContract)
 from dtsdk.testing.plugins import temporary_plugin
 
-__all__ = ["RigContract", "AudioEncoderContract", "SamplerContract", "ExporterContract", "temporary_plugin"]
+__all__ = ["RigContract", "CaptureReaderContract", "AudioEncoderContract", "SamplerContract", "ExporterContract", "temporary_plugin"]

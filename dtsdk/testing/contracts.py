@@ -269,3 +269,60 @@ class ExporterContract:
         finally:
             monkeypatch.setattr(atomic.os, "replace", real_replace)
         assert list(tmp_path.iterdir()) == [], f"left behind: {[p.name for p in tmp_path.iterdir()]}"
+
+
+class CaptureReaderContract:
+    """Set ``reader_name`` and implement ``make_capture(tmp_path) -> path`` writing a small valid capture."""
+
+    reader_name: str = ""
+
+    def make_capture(self, tmp_path):
+        raise NotImplementedError("write a tiny capture in your reader's layout and return its path")
+
+    def _reader(self):
+        from dtsdk.capture import get_capture_reader
+
+        return get_capture_reader(self.reader_name)
+
+    def test_recognises_its_layout_and_only_its_layout(self, tmp_path):
+        from dtsdk.capture import find_capture_reader
+
+        path = self.make_capture(tmp_path / "capture")
+        reader = self._reader()
+        assert reader.can_read(path)
+        assert find_capture_reader(path).name == reader.name
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        assert not reader.can_read(empty)
+        unrelated = tmp_path / "notes.txt"
+        unrelated.write_text("not a capture")
+        assert not reader.can_read(unrelated)
+
+    def test_reading_an_empty_folder_is_a_dtsdk_error(self, tmp_path):
+        import pytest
+
+        from dtsdk.errors import DtsdkError
+
+        with pytest.raises(DtsdkError):
+            list(self._reader().read(tmp_path))
+
+    def test_clips_are_aligned_and_well_formed(self, tmp_path):
+        clips = list(self._reader().read(self.make_capture(tmp_path / "capture")))
+        assert clips, "the capture produced no clips"
+        names = [c.name for c in clips]
+        assert len(set(names)) == len(names), "clip names must be unique"
+        for clip in clips:
+            assert isinstance(clip.name, str) and clip.name and isinstance(clip.speaker, str) and clip.speaker
+            assert clip.sample_rate == 16000 and clip.audio.dtype == np.float32 and clip.audio.ndim == 1
+            assert isinstance(clip.animation, Animation) and np.isfinite(clip.animation.weights).all()
+            audio_s = len(clip.audio) / clip.sample_rate
+            assert abs(audio_s - clip.animation.duration_s) <= 1.0 / clip.animation.fps + 1e-6, (
+                f"{clip.name}: audio {audio_s:.3f}s vs motion {clip.animation.duration_s:.3f}s")
+
+    def test_reading_twice_gives_the_same_clips(self, tmp_path):
+        path = self.make_capture(tmp_path / "capture")
+        first, second = (list(self._reader().read(path)) for _ in range(2))
+        assert [c.name for c in first] == [c.name for c in second]
+        for a, b in zip(first, second):
+            np.testing.assert_array_equal(a.audio, b.audio)
+            np.testing.assert_array_equal(a.animation.weights, b.animation.weights)
