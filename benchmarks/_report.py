@@ -1,0 +1,37 @@
+"""Write one benchmark's section into docs/benchmarks.md between ``<!-- bench:NAME -->`` markers."""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+HEADER = "# Benchmarks\n\nEvery figure here is written by a script in `benchmarks/`; rerun it to update its section.\n"
+
+
+def machine_line() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def write_section(name: str, body: str) -> Path:
+    text = DOC.read_text() if DOC.exists() else HEADER
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    tmp = DOC.with_suffix(".md.part")
+    tmp.write_text(text)
+    os.replace(tmp, DOC)
+    return DOC
