@@ -30,7 +30,7 @@ import threading
 import numpy as np
 
 from dtsdk.audio.resample import resample
-from dtsdk.corpus.phones import SILENCE
+from dtsdk.corpus.phones import SILENCE, VOWELS
 from dtsdk.corpus.tts.espeak_phones import espeak_to_arpabet
 from dtsdk.corpus.tts.voice import SAMPLE_RATE, Utterance, Voice, close_segments
 from dtsdk.errors import DtsdkError
@@ -52,6 +52,7 @@ RATE_NORMAL_WPM, RATE_MIN_WPM, RATE_MAX_WPM = 175, 80, 450
 # espeak-ng's pitch parameter (0..100) against the mean-F0 multiplier it produced, measured on
 # en-us with espeak-ng 1.51 (autocorrelation F0 of a fixed sentence; 50 = the voice's own pitch).
 PITCH_PARAM_TO_F0_FACTOR = ((0, 0.74), (20, 0.77), (35, 0.865), (50, 1.0), (65, 1.167), (80, 1.385), (99, 1.72))
+_PHONEME_SEPARATOR = ord("|")  # TextToPhonemes puts it between phoneme names
 _STOPS = frozenset("p b t d k g ch jh".split())
 _MAX_CLOSURE_S = 0.15  # longer digital silence before a stop is a pause, not a closure
 _MIN_CLOSURE_S = 0.005
@@ -127,6 +128,8 @@ class _Espeak:
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
                                      ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+        lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         lib.espeak_ListVoices.argtypes = [ctypes.POINTER(_VoiceInfo)]
         lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_VoiceInfo))
         self.sample_rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None,
@@ -161,6 +164,28 @@ class _Espeak:
             raise DtsdkError(f"espeak-ng: synthesis failed (error {err}) for text {text[:60]!r}")
         audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
         return audio, self._events
+
+    def transcribe(self, text: str, voice_name: str) -> list[tuple[str, int]]:
+        """``(mnemonic, stress)`` per phoneme of ``text``, pauses left out, from espeak_TextToPhonemes.
+
+        Stress marks (``'`` primary, ``,`` secondary) sit on the vowel they stress; other vowels get 0
+        and consonants -1.  No audio is made, so this is fast enough to transcribe whole sentence lists.
+        """
+        if self.lib.espeak_SetVoiceByName(self._file_name(voice_name).encode()) != 0:
+            raise DtsdkError(f"espeak-ng: no voice '{voice_name}'; see dtsdk.corpus.tts.list_voices('espeak-ng')")
+        buf = ctypes.create_string_buffer(text.encode("utf-8"))
+        cursor = ctypes.c_char_p(ctypes.addressof(buf))
+        tokens: list[tuple[str, int]] = []
+        while cursor.value:  # one clause per call; the library advances the cursor (NULL at the end)
+            clause = self.lib.espeak_TextToPhonemes(ctypes.byref(cursor), CHARS_UTF8, _PHONEME_SEPARATOR << 8)
+            for name in (clause or b"").decode("utf-8", "replace").replace(" ", "|").split("|"):
+                stress = 1 if "'" in name else 2 if "," in name else None
+                name = name.replace("'", "").replace(",", "")
+                if not name or name.startswith("_"):
+                    continue
+                vowel = espeak_to_arpabet(name) in VOWELS
+                tokens.append((name, (stress or 0) if vowel else -1))
+        return tokens
 
     def _set_voice(self, voice: Voice) -> None:
         if self.lib.espeak_SetVoiceByName(self._file_name(voice.name).encode()) != 0:
@@ -226,6 +251,7 @@ def synthesize_espeak(text: str, voice: Voice) -> Utterance:
     with _LOCK:
         engine = _engine()
         audio, events = engine.speak(text, voice)
+        transcript = engine.transcribe(text, voice.name)
         sr = engine.sample_rate
     if audio.size == 0:
         raise DtsdkError(f"espeak-ng: voice {voice.label} produced no audio for {text[:60]!r}")
@@ -237,12 +263,23 @@ def synthesize_espeak(text: str, voice: Voice) -> Utterance:
         elif kind == EVENT_PHONEME:
             phone = espeak_to_arpabet(name)
             onsets.append((position_ms / 1000.0, phone, -1, len(words) - 1 if phone != SILENCE else -1))
+    onsets = _add_stress(onsets, events, transcript)
     onsets = _claim_closures(onsets, audio, sr)
     duration_s = audio.size / sr
     phones = close_segments(onsets, duration_s)
     audio_16k = resample(audio.astype(np.float32) / 32768.0, sr, SAMPLE_RATE) if sr != SAMPLE_RATE else \
         audio.astype(np.float32) / 32768.0
     return Utterance(text=text, voice=voice, audio=audio_16k, phones=phones, words=words)
+
+
+def _add_stress(onsets: list, events: list, transcript: list[tuple[str, int]]) -> list:
+    """Copy stress from the transcript onto the spoken phones when both list the same phonemes."""
+    spoken = [name for kind, _, _, _, name in events if kind == EVENT_PHONEME and not name.startswith("_")]
+    if [name for name, _ in transcript] != spoken:
+        return onsets  # espeak spoke something else than it transcribed (rare): stress stays unknown
+    stresses = iter(stress for _, stress in transcript)
+    return [(t, phone, next(stresses), word) if phone != SILENCE else (t, phone, stress, word)
+            for t, phone, stress, word in onsets]
 
 
 def _claim_closures(onsets: list, audio: np.ndarray, sr: int) -> list:
@@ -262,6 +299,13 @@ def _claim_closures(onsets: list, audio: np.ndarray, sr: int) -> list:
         if end - begin >= _MIN_CLOSURE_S * sr:
             out[i] = (begin / sr, phone, stress, word)
     return out
+
+
+def text_to_phones(text: str, voice_name: str = "en-us") -> list[str]:
+    """ARPAbet phones of ``text`` as espeak-ng would speak it with ``voice_name``, without making audio."""
+    with _LOCK:
+        tokens = _engine().transcribe(text, voice_name)
+    return [espeak_to_arpabet(name) for name, _ in tokens]
 
 
 def list_espeak_voices(language_prefix: str = "en") -> list[str]:

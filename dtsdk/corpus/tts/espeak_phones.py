@@ -14,16 +14,18 @@ Mapping decisions (one espeak phoneme -> one ARPAbet phone, so timings are never
   -> ``ao``, ``3``/``3:`` -> ``er``, ``@r`` -> ``axr``.
 * British ``0`` (lot, rounded) and American ``0`` (unrounded) both map to ``aa`` as CMUdict
   writes "lot"; ``O:``/``O`` (thought) -> ``ao``.
-* ``a``/``a#``/``aa`` (trap/bath) -> ``ae``; ``A``/``A:`` (palm) -> ``aa``.
+* ``a``/``aa`` (trap/bath) -> ``ae``; ``a#`` (the reduced vowel of "a", "about") -> ``ax``;
+  ``A``/``A:`` (palm) -> ``aa``.
 * ``i`` (happy) -> ``iy``; ``@``, ``@2``, ``@5``, ``a2`` (reduced vowels) -> ``ax``; ``I2``/``I#`` -> ``ih``.
 * Syllabic consonants: ``@L`` -> ``el``, ``n-`` -> ``en``, ``m-`` -> ``em``.
-* ``t#`` (the American flap) -> ``dx``; ``?`` (glottal stop) -> ``t``, the stop it replaces in
+* ``t#`` (the American flap) -> ``dx``; ``t[``/``d[`` (dental) -> ``t``/``d``; ``;`` (the glide
+  espeak-ng puts between "i" and a vowel, "Theo") -> ``y``; ``?`` (glottal stop) -> ``t``, the stop it replaces in
   English; ``x`` (loch) -> ``k``; ``W`` and ``hw`` -> ``w``; ``C`` -> ``hh``; ``r``, ``r-``, ``*``
   (tap) -> ``r``; ``l``, ``l/``, ``l/2`` (dark l) -> ``l``.
 * Pauses (``_``, ``_:``, ``_!``, ``_|``, ``_^_``, ...) -> ``sil``.
 
 A mnemonic not in the table is looked up again without its variant marks (digits, ``#``, ``-``,
-``/``, ``:``), then by its first character; a last resort is ``ah`` for vowel-looking names and
+``/``, ``:``), then by its longest known prefix; a last resort is ``ah`` for vowel-looking names and
 ``sil`` otherwise.  Each such fallback is counted in :data:`UNMAPPED` and warned about once, so a new
 espeak-ng release with new names degrades one phone, never crashes a corpus build.
 """
@@ -38,31 +40,31 @@ from dtsdk.corpus.phones import PHONES, SILENCE
 ESPEAK_TO_ARPABET: dict[str, str] = {
     # -- vowels -------------------------------------------------------------------------------
     "@": "ax", "@2": "ax", "@5": "ax", "a2": "ax", "@#": "ax",
-    "3": "er", "3:": "er", "@r": "axr", "3r": "er",
-    "a": "ae", "a#": "ae", "aa": "ae", "&": "ae",
+    "3": "er", "3:": "er", "@r": "axr", "3r": "er", "VR": "er",
+    "a": "ae", "aa": "ae", "&": "ae", "a#": "ax",
     "A": "aa", "A:": "aa", "A@": "aa", "A#": "aa", "0": "aa", "0#": "aa",
     "V": "ah", "V#": "ah",
     "E": "eh", "E2": "eh", "E#": "eh", "e": "eh", "e@": "eh", "e#": "eh",
     "eI": "ey", "eI#": "ey", "e:": "ey",
     "I": "ih", "I2": "ih", "I#": "ih", "I@": "ih", "i@": "ih", "i@3": "ih", "I2#": "ih",
     "i": "iy", "i:": "iy", "iI": "iy", "i#": "iy",
-    "O": "ao", "O:": "ao", "O@": "ao", "o@": "ao", "O#": "ao", "o": "ao",
+    "O": "ao", "O:": "ao", "O2": "ao", "O@": "ao", "o@": "ao", "O#": "ao", "o": "ao",
     "oU": "ow", "oU#": "ow", "o:": "ow", "@U": "ow", "OU": "ow",
-    "OI": "oy", "aI": "ay", "aI@": "ay", "aI3": "ay", "aI#": "ay", "Ai": "ay",
+    "OI": "oy", "aI": "ay", "aI2": "ay", "aI@": "ay", "aI3": "ay", "aI#": "ay", "Ai": "ay",
     "aU": "aw", "aU@": "aw", "aU#": "aw",
     "U": "uh", "U@": "uh", "U#": "uh",
     "u": "uw", "u:": "uw", "u:#": "uw", "U:": "uw", "ju:": "uw",
     "@L": "el", "@l": "el",
     # -- consonants ---------------------------------------------------------------------------
     "p": "p", "b": "b", "t": "t", "d": "d", "k": "k", "g": "g",
-    "t#": "dx", "d#": "d", "t2": "t", "d2": "d", "?": "t",
+    "t#": "dx", "d#": "d", "t2": "t", "d2": "d", "?": "t", "t[": "t", "d[": "d",
     "f": "f", "v": "v", "T": "th", "D": "dh", "s": "s", "z": "z", "S": "sh", "Z": "zh",
     "h": "hh", "C": "hh", "x": "k",
     "tS": "ch", "dZ": "jh",
     "m": "m", "n": "n", "N": "ng", "m-": "em", "n-": "en", "N-": "ng",
     "l": "l", "l/": "l", "l/2": "l", "l#": "l", "L": "l",
     "r": "r", "r-": "r", "*": "r", "R": "r", "r/": "r",
-    "w": "w", "W": "w", "hw": "w", "j": "y",
+    "w": "w", "w#": "w", "W": "w", "hw": "w", "j": "y", ";": "y",
 }
 
 UNMAPPED: collections.Counter[str] = collections.Counter()  # fallbacks taken, by espeak mnemonic
@@ -78,7 +80,10 @@ def espeak_to_arpabet(mnemonic: str) -> str:
     phone = ESPEAK_TO_ARPABET.get(name)
     if phone is not None:
         return phone
-    phone = ESPEAK_TO_ARPABET.get(_VARIANT_MARKS.sub("", name)) or ESPEAK_TO_ARPABET.get(name[0])
+    phone = ESPEAK_TO_ARPABET.get(_VARIANT_MARKS.sub("", name))
+    for cut in range(len(name) - 1, 0, -1):  # longest known prefix ("oUs" -> "oU")
+        if phone is None:
+            phone = ESPEAK_TO_ARPABET.get(name[:cut])
     if phone is None:
         phone = "ah" if name[0] in _VOWEL_LETTERS else SILENCE
     if mnemonic not in UNMAPPED:
