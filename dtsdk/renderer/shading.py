@@ -1,0 +1,55 @@
+"""Per-vertex normals and a fixed three-point-ish lighting rig for previews."""
+from __future__ import annotations
+
+import numpy as np
+
+from dtsdk.rigs.base import (PART_BROW, PART_EYE_WHITE, PART_IRIS, PART_LIPS, PART_MOUTH_INTERIOR, PART_SKIN,
+                             PART_TEETH)
+
+# Linear-ish RGB albedo per part id.
+PART_COLORS = np.zeros((8, 3), np.float32)
+PART_COLORS[PART_SKIN] = (0.86, 0.66, 0.55)
+PART_COLORS[PART_LIPS] = (0.74, 0.36, 0.36)
+PART_COLORS[PART_EYE_WHITE] = (0.93, 0.92, 0.88)
+PART_COLORS[PART_IRIS] = (0.22, 0.38, 0.58)
+PART_COLORS[PART_BROW] = (0.32, 0.22, 0.16)
+PART_COLORS[PART_MOUTH_INTERIOR] = (0.22, 0.07, 0.08)
+PART_COLORS[PART_TEETH] = (0.94, 0.92, 0.84)
+NEUTRAL_GREY = np.array((0.72, 0.72, 0.74), np.float32)
+
+# Directions toward the lights, in camera space (+Z toward the viewer), and their strengths.
+KEY = np.array((0.45, 0.55, 0.70), np.float32)
+FILL = np.array((-0.60, 0.10, 0.55), np.float32)
+KEY, FILL = KEY / np.linalg.norm(KEY), FILL / np.linalg.norm(FILL)
+AMBIENT, KEY_STRENGTH, FILL_STRENGTH, SPECULAR, SHININESS = 0.28, 0.72, 0.25, 0.12, 24.0
+
+
+def albedo(part_ids: np.ndarray | None, num_vertices: int) -> np.ndarray:
+    """Per-vertex base colour ``(V, 3)``: part colours, or neutral grey for rigs without parts."""
+    if part_ids is None:
+        return np.tile(NEUTRAL_GREY, (num_vertices, 1))
+    return PART_COLORS[np.clip(np.asarray(part_ids, np.int64), 0, len(PART_COLORS) - 1)]
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted vertex normals ``(V, 3)``, unit length."""
+    tri = vertices[faces]  # (F, 3, 3)
+    face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # (F, 3), length = 2 * area
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(normals, faces[:, k], face_n)
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+def shade(vertices_cam: np.ndarray, normals_cam: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Lit vertex colours ``(V, 3)`` in 0..1 (camera space, viewer along +Z).
+
+    Normals facing away are flipped first, so the inside of the mouth or a lid seen from behind is
+    lit like a surface rather than drawn black.
+    """
+    n = np.where(normals_cam[:, 2:3] < 0, -normals_cam, normals_cam)
+    diffuse = AMBIENT + KEY_STRENGTH * np.clip(n @ KEY, 0, None) + FILL_STRENGTH * np.clip(n @ FILL, 0, None)
+    half = KEY + np.array((0, 0, 1), np.float32)
+    half /= np.linalg.norm(half)
+    spec = SPECULAR * np.clip(n @ half, 0, None) ** SHININESS
+    return np.clip(base * diffuse[:, None] + spec[:, None], 0, 1).astype(np.float32)
