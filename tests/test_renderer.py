@@ -12,7 +12,7 @@ from dtsdk.renderer.frames import BACKGROUND
 from dtsdk.renderer.raster import rasterize
 from dtsdk.rigs.base import PART_LIPS, PART_SKIN
 
-BG = np.array(BACKGROUND, np.float32)
+BG = np.array(BACKGROUND, np.float32) / 255
 
 
 def quad_rig(z_far=0.0):
@@ -37,9 +37,9 @@ def test_rasterizer_z_buffer_keeps_the_nearer_triangle():
     screen = np.array([[0, 0, 0], [20, 0, 0], [0, 20, 0], [0, 0, 5], [20, 0, 5], [0, 20, 5]], np.float32)
     colors = np.array([[1, 0, 0]] * 3 + [[0, 0, 1]] * 3, np.float32)
     for faces in ([[0, 1, 2], [3, 4, 5]], [[3, 4, 5], [0, 1, 2]]):  # draw order must not matter
-        img = rasterize(screen, colors, np.array(faces), (24, 24), (1, 1, 1))
-        np.testing.assert_allclose(img[3, 3], [0, 0, 1])
-        np.testing.assert_allclose(img[22, 22], [1, 1, 1])  # outside both: background
+        img = rasterize(screen, colors, np.array(faces), (24, 24), (255, 255, 255))
+        np.testing.assert_array_equal(img[3, 3], [0, 0, 255])
+        np.testing.assert_array_equal(img[22, 22], [255, 255, 255])  # outside both: background
 
 
 def test_silhouette_is_centred_and_parts_are_coloured():

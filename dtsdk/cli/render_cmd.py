@@ -7,16 +7,19 @@ log = logging.getLogger("dtsdk.render")
 
 
 def add(subparsers) -> None:
+    from dtsdk.renderer.camera import VIEWS
+
     p = subparsers.add_parser("render", help="render an animation to MP4/GIF/PNG on a mesh rig")
-    p.add_argument("animation", help="animation file (.csv, .npz, .glb, .json, ...)")
-    p.add_argument("-o", "--output", required=True, help="out.mp4 | out.gif | still.png | frames/%%05d.png")
+    p.add_argument("animation", help="animation file (.npz, .csv, .glb, .json, ...)")
+    p.add_argument("-o", "--output", required=True,
+                   help="out.mp4 | out.gif | still.png (first frame) | frames/%%05d.png or frames/ (numbered PNGs)")
     p.add_argument("--rig", default="dtface", help="mesh rig to render on (default: dtface)")
-    p.add_argument("--audio", help="speech to mux into the MP4")
+    p.add_argument("--audio", help="speech to mux into the MP4 (any audio dtsdk reads)")
     p.add_argument("--format", help="animation file format, when the extension does not say")
     p.add_argument("--size", type=int, default=512, help="frame width and height in pixels (default 512)")
-    p.add_argument("--fps", type=float, help="resample the animation to this rate first")
-    p.add_argument("--view", default="front", choices=["front", "three_quarter", "profile"])
-    p.add_argument("--antialias", action="store_true", help="2x2 supersampling (about 4x slower)")
+    p.add_argument("--fps", type=float, help="resample the animation to this frame rate first (GIF: at most 25)")
+    p.add_argument("--view", default="front", choices=sorted(VIEWS), help="camera angle (default: front)")
+    p.add_argument("--antialias", action="store_true", help="2x2 supersampling (about 3-4x slower)")
     p.set_defaults(func=run)
 
 
@@ -27,12 +30,13 @@ def run(args):
     from dtsdk.renderer.video import output_kind
     from dtsdk.rigs import get_rig
 
-    output_kind(args.output)  # fail on a bad output name before any work
+    # Cheap checks first, so a typo fails before a long decode or render.
+    output_kind(args.output)
     get_rig(args.rig)
     anim = Animation.load(args.animation, format=args.format)
     with progress("rendering", total=anim.num_frames) as advance:
         summary = render_animation(anim, args.output, rig=args.rig, audio=args.audio, size=args.size, fps=args.fps,
                                    view=args.view, supersample=2 if args.antialias else 1, progress=advance)
-    log.info("wrote %s: %d frames at %g fps (%.1f frames/s)", summary["output"], summary["frames"], summary["fps"],
-             summary["frames_per_second"] or 0)
+    log.info("wrote %s: %d frames at %g fps in %.1f s (%.1f frames/s)", summary["output"], summary["frames"],
+             summary["fps"], summary["seconds"], summary["frames_per_second"] or 0)
     return summary

@@ -1,57 +1,88 @@
 """Preview rendering: a shaded software render of a mesh rig, to MP4 (with audio), GIF or PNG.
 
-    from dtsdk.renderer import render_animation
+    from dtsdk.renderer import render_animation, render_frames, save_png
     render_animation(anim, "take.mp4", rig="dtface", audio="take.wav")
+    first = next(render_frames(anim.to_vertices("dtface"), "dtface", size=512))  # uint8 (512, 512, 3)
+    save_png(first, "still.png")
+
+CPU only: a numba-compiled z-buffer rasterizer (the ``render`` extra), Gouraud-shaded with a fixed
+key/fill light; MP4 goes through the ffmpeg that imageio-ffmpeg bundles, GIF and PNG through Pillow.
 """
 from __future__ import annotations
 
 import os
 import time
+from typing import Callable
+
+import numpy as np
 
 from dtsdk.animation import Animation
+from dtsdk.errors import DtsdkError
+from dtsdk.renderer.camera import VIEWS
 from dtsdk.renderer.frames import render_frames
-from dtsdk.renderer.video import GIF_MAX_FPS, output_kind, write_gif, write_mp4, write_png_frames
+from dtsdk.renderer.video import (GIF_MAX_FPS, output_kind, save_png, write_gif, write_mp4,
+                                  write_png_frames)
+
+MP4_AUDIO_RATE = 48000  # Hz; AAC at the rate players expect, whatever the source rate
 
 
 def render_animation(animation: Animation, output: str | os.PathLike, rig="dtface", audio=None, size: int = 512,
-                     fps: float | None = None, view: str = "front", supersample: int = 1, progress=None) -> dict:
-    """Render ``animation`` on ``rig`` to ``output`` (.mp4, .gif, ``still.png`` or ``frames/%05d.png``).
+                     fps: float | None = None, view: str = "front", supersample: int = 1,
+                     progress: Callable[[int], None] | None = None) -> dict:
+    """Render ``animation`` on ``rig`` to ``output``, picked by its name: ``.mp4``, ``.gif``,
+    ``still.png`` (first frame), ``frames/%05d.png`` or a folder (numbered PNGs).
 
-    ``audio``: anything :func:`dtsdk.load_audio` reads, muxed into MP4 output. ``fps`` resamples the
-    animation first (GIF is capped at 25 fps). Returns a summary dict.
+    ``audio``: a path (or anything :func:`dtsdk.load_audio` reads) muxed into MP4 output, trimmed
+    or padded with silence to the animation's duration. ``fps`` resamples the animation first; GIF
+    is capped at 25 fps. ``progress(n)`` is called after each frame. Returns a summary dict
+    (``frames``, ``fps``, ``seconds`` of wall time, ``frames_per_second``, ``output``, ...).
     """
     from dtsdk.rigs import get_rig
 
     kind = output_kind(output)
     rig = get_rig(rig)
-    if fps is None and kind == "gif":
-        fps = min(animation.fps, GIF_MAX_FPS)
-    if fps is not None:
-        animation = animation.resample(min(fps, GIF_MAX_FPS) if kind == "gif" else fps)
+    if kind == "gif":
+        fps = min(fps or animation.fps, GIF_MAX_FPS)
+    if fps is not None and abs(fps - animation.fps) > 1e-9:
+        animation = animation.resample(fps)
     wave = None
     if audio is not None and kind == "mp4":
         from dtsdk.audio import load_audio
 
-        wave = load_audio(audio, sr=16000)
-    vertices = animation.to_vertices(rig)  # (T, V, 3)
+        wave = load_audio(audio, sr=MP4_AUDIO_RATE)  # (S,) float32
+        wave = _fit_length(wave, int(round(animation.duration_s * MP4_AUDIO_RATE)))
     started = time.perf_counter()
+    vertices = animation.to_vertices(rig)  # (T, V, 3) mm
 
     def frames():
         for frame in render_frames(vertices, rig, size, view, animation.head_pose, supersample):
             yield frame
-            if progress:
+            if progress is not None:
                 progress(1)
 
     if kind == "mp4":
-        count = write_mp4(frames(), output, animation.fps, size, wave)
+        count = write_mp4(frames(), output, animation.fps, wave, MP4_AUDIO_RATE)
     elif kind == "gif":
         count = write_gif(frames(), output, animation.fps)
+    elif kind == "png":
+        first = next(frames(), None)
+        if first is None:
+            raise DtsdkError(f"{os.fspath(output)}: nothing to write (the animation has no frames)")
+        save_png(first, output)
+        count = 1
     else:
         count = write_png_frames(frames(), output)
     seconds = time.perf_counter() - started
-    return {"output": os.fspath(output), "frames": count, "fps": animation.fps, "rig": rig.name, "size": size,
-            "audio": wave is not None, "seconds": round(seconds, 3),
+    return {"output": os.fspath(output), "format": kind, "frames": count, "fps": animation.fps, "rig": rig.name,
+            "size": size, "view": view, "audio": wave is not None, "seconds": round(seconds, 3),
             "frames_per_second": round(count / seconds, 1) if seconds > 0 else None}
 
 
-__all__ = ["render_animation", "render_frames"]
+def _fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
+    """``wave`` cut or padded with silence to ``num_samples``, so audio and video end together."""
+    if len(wave) >= num_samples:
+        return wave[:num_samples]
+    return np.concatenate([wave, np.zeros(num_samples - len(wave), wave.dtype)])
+
+
+__all__ = ["render_animation", "render_frames", "save_png", "output_kind", "VIEWS"]

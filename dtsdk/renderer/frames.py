@@ -7,19 +7,21 @@ import numpy as np
 
 from dtsdk.errors import DtsdkError
 from dtsdk.renderer.camera import Camera
-from dtsdk.renderer.raster import rasterize
-from dtsdk.renderer.shading import albedo, shade, vertex_normals
+from dtsdk.renderer.raster import rasterize, vertex_normals
+from dtsdk.renderer.shading import albedo, shade
 from dtsdk.rigs import Rig, get_rig
 
-BACKGROUND = (0.93, 0.93, 0.94)
+BACKGROUND = (237, 237, 240)  # RGB 0..255, a plain light grey that every part reads against
 
 
 def render_frames(vertices_mm: np.ndarray, rig: "str | Rig" = "dtface", size: int = 512, view: str = "front",
                   head_pose: np.ndarray | None = None, supersample: int = 1) -> Iterator[np.ndarray]:
-    """Yield one ``uint8 (size, size, 3)`` image per frame of ``vertices_mm`` (T, V, 3).
+    """Yield one ``uint8 (size, size, 3)`` RGB image per frame of ``vertices_mm`` (T, V, 3) on ``rig``.
 
-    ``head_pose`` (T, 3) yaw/pitch/roll radians turns the head about the neck. ``supersample=2``
-    renders at twice the size and averages 2x2 blocks (antialiasing, about 3x slower).
+    The camera is fixed for the whole clip, framed on the rig's neutral face (``view``: ``front``,
+    ``three_quarter`` or ``profile``). ``head_pose`` (T, 3) yaw/pitch/roll in radians turns the head
+    about the neck. ``supersample=2`` renders at twice the size and averages 2x2 blocks
+    (antialiasing, about 3-4x slower).
     """
     rig = get_rig(rig)
     if not rig.has_mesh:
@@ -27,15 +29,19 @@ def render_frames(vertices_mm: np.ndarray, rig: "str | Rig" = "dtface", size: in
     vertices_mm = np.asarray(vertices_mm, np.float32)
     if vertices_mm.ndim != 3 or vertices_mm.shape[1:] != (rig.num_vertices, 3):
         raise DtsdkError(f"expected vertices (T, {rig.num_vertices}, 3) for rig '{rig.name}', got {vertices_mm.shape}")
-    if size < 16 or size > 4096:
+    if head_pose is not None and np.shape(head_pose) != (len(vertices_mm), 3):
+        raise DtsdkError(f"head_pose must be ({len(vertices_mm)}, 3) yaw/pitch/roll, got {np.shape(head_pose)}")
+    if not 16 <= size <= 4096:
         raise DtsdkError(f"size must be between 16 and 4096 pixels, got {size}")
     ss = max(1, int(supersample))
-    camera = Camera.framing(rig.template_mm, size * ss, view, landmarks68=rig.landmarks68)
-    base = albedo(rig.part_ids, rig.num_vertices)
+    full = size * ss
+    camera = Camera.framing(rig.template_mm, full, view, landmarks68=rig.landmarks68)
+    base = albedo(rig.part_ids, rig.num_vertices)  # (V, 3)
     for t, verts in enumerate(vertices_mm):
-        cam = camera.to_camera_space(verts, None if head_pose is None else head_pose[t])
-        colors = shade(cam, vertex_normals(cam, rig.faces), base)
-        image = rasterize(camera.project(cam), colors, rig.faces, (size * ss, size * ss), BACKGROUND)
+        cam = camera.to_camera_space(verts, None if head_pose is None else head_pose[t])  # (V, 3)
+        colors = shade(cam, vertex_normals(cam, rig.faces), base)  # (V, 3) 0..1
+        image = rasterize(camera.project(cam), colors, rig.faces, (full, full), BACKGROUND)  # (full, full, 3)
         if ss > 1:
-            image = image.reshape(size, ss, size, ss, 3).mean(axis=(1, 3))
-        yield (image * 255 + 0.5).astype(np.uint8)
+            blocks = image.reshape(size, ss, size, ss, 3).astype(np.uint16)
+            image = ((blocks.sum(axis=(1, 3)) + ss * ss // 2) // (ss * ss)).astype(np.uint8)
+        yield image

@@ -1,4 +1,4 @@
-"""Per-vertex normals and a fixed three-point-ish lighting rig for previews."""
+"""Per-part colours and a fixed key/fill/ambient lighting rig for previews (per-vertex, Gouraud)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,7 @@ from dtsdk.rigs.base import (PART_BROW, PART_EYE_WHITE, PART_IRIS, PART_LIPS, PA
                              PART_TEETH)
 
 # Linear-ish RGB albedo per part id.
-PART_COLORS = np.zeros((8, 3), np.float32)
+PART_COLORS = np.zeros((7, 3), np.float32)  # (parts, RGB) 0..1, indexed by PART_* id
 PART_COLORS[PART_SKIN] = (0.86, 0.66, 0.55)
 PART_COLORS[PART_LIPS] = (0.74, 0.36, 0.36)
 PART_COLORS[PART_EYE_WHITE] = (0.93, 0.92, 0.88)
@@ -25,20 +25,12 @@ AMBIENT, KEY_STRENGTH, FILL_STRENGTH, SPECULAR, SHININESS = 0.28, 0.72, 0.25, 0.
 
 
 def albedo(part_ids: np.ndarray | None, num_vertices: int) -> np.ndarray:
-    """Per-vertex base colour ``(V, 3)``: part colours, or neutral grey for rigs without parts."""
+    """Per-vertex base colour ``(V, 3)``: part colours, or neutral grey without parts (or for unknown ids)."""
     if part_ids is None:
         return np.tile(NEUTRAL_GREY, (num_vertices, 1))
-    return PART_COLORS[np.clip(np.asarray(part_ids, np.int64), 0, len(PART_COLORS) - 1)]
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted vertex normals ``(V, 3)``, unit length."""
-    tri = vertices[faces]  # (F, 3, 3)
-    face_n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # (F, 3), length = 2 * area
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], face_n)
-    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    ids = np.asarray(part_ids, np.int64)  # (V,)
+    known = (ids >= 0) & (ids < len(PART_COLORS))
+    return np.where(known[:, None], PART_COLORS[np.where(known, ids, 0)], NEUTRAL_GREY).astype(np.float32)
 
 
 def shade(vertices_cam: np.ndarray, normals_cam: np.ndarray, base: np.ndarray) -> np.ndarray:
