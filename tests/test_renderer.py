@@ -1,6 +1,4 @@
 """The preview renderer: silhouettes, occlusion, part colours, moving mouths, and the file writers."""
-import json
-
 import numpy as np
 import pytest
 
@@ -131,26 +129,145 @@ def test_failed_render_leaves_no_file(ramp, tmp_path, monkeypatch):
         raise RuntimeError("rasterizer crashed")
 
     monkeypatch.setattr("dtsdk.renderer.render_frames", broken)
-    for name in ("a.mp4", "a.gif"):
+    for name in ("a.mp4", "a.gif", "frames/%05d.png"):
         with pytest.raises(RuntimeError):
             render_animation(ramp, tmp_path / name, size=32)
-    assert list(tmp_path.iterdir()) == []
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # no video, no stray frames
     assert frames_mod  # the module itself is untouched
 
 
-def test_cli_render_json_and_errors(ramp, tmp_path, capsys):
-    from dtsdk.cli import main
+def uv_sphere(radius=60.0, rings=16, segments=24):
+    """A procedural sphere ``(V, 3)``, ``(F, 3)`` (counter-clockwise from outside), +Z toward the viewer."""
+    theta = np.linspace(0, np.pi, rings + 1)[:, None]  # from the top (+Y) down
+    phi = np.linspace(0, 2 * np.pi, segments, endpoint=False)[None, :]
+    verts = np.stack([np.sin(theta) * np.sin(phi), np.cos(theta) * np.ones_like(phi),
+                      np.sin(theta) * np.cos(phi)], -1).reshape(-1, 3) * radius
+    faces = []
+    for r in range(rings):
+        for k in range(segments):
+            a, b = r * segments + k, r * segments + (k + 1) % segments
+            c, d = a + segments, b + segments
+            faces += [[a, c, d], [a, d, b]]
+    return verts.astype(np.float32), np.array(faces, np.int32)
 
-    take = tmp_path / "take.npz"
-    ramp.save(take)
-    assert main(["render", str(take), "-o", str(tmp_path / "out.gif"), "--size", "32", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["frames"] == 10 and result["rig"] == "dtface"
-    for argv, message in [
-        (["render", str(tmp_path / "missing.npz"), "-o", str(tmp_path / "x.gif")], "missing.npz"),
-        (["render", str(take), "-o", str(tmp_path / "x.avi")], "unknown output type"),
-        (["render", str(take), "-o", str(tmp_path / "x.gif"), "--rig", "nope"], "unknown rig 'nope'"),
-    ]:
-        assert main(argv) == 2
-        err = capsys.readouterr().err.strip()
-        assert message in err and err.count("\n") == 0
+
+def test_a_rig_without_parts_is_neutral_grey_and_shaded():
+    verts, faces = uv_sphere()
+    rig = Rig("ball", "blendshape", ("jawOpen",), verts, faces, np.zeros((1, len(verts), 3), np.float32))
+    img = next(render_frames(verts[None], rig, size=64)).astype(int)
+    covered = np.abs(img - np.array(BACKGROUND)).sum(-1) > 6
+    assert 0.3 < covered.mean() < 0.9  # the ball fills most of the frame, with background around it
+    assert not covered[0, 0] and covered[32, 32]
+    ball = img[covered]
+    assert np.abs(ball[:, 0] - ball[:, 2]).max() < 12  # grey: no hue
+    assert ball.sum(-1).std() > 10  # lit, not flat: the lighting varies over the sphere
+
+
+def test_dtface_parts_get_their_colours():
+    rig = dtsdk.get_rig("dtface")
+    img = next(render_frames(rig.template_mm[None], rig, size=128)).astype(int)
+    mask = np.abs(img - np.array(BACKGROUND)).sum(-1) > 6
+    ys, xs = np.nonzero(mask)
+    assert abs(xs.mean() - 64) < 6  # the face is centred left-right
+    skin = img[int(ys.mean()), 64]
+    assert skin[0] > skin[2] + 30  # warm skin in the middle of the face
+    lips = img[80:105, 48:80].reshape(-1, 3)
+    assert (lips[:, 0] - lips[:, 1] > 60).any()  # red lips in the lower middle
+
+
+@pytest.mark.parametrize("view", ["front", "three_quarter", "profile"])
+def test_every_view_frames_the_face(view):
+    rig = dtsdk.get_rig("dtface")
+    img = next(render_frames(rig.template_mm[None], rig, size=64, view=view)).astype(int)
+    mask = np.abs(img - np.array(BACKGROUND)).sum(-1) > 6
+    ys, xs = np.nonzero(mask)
+    assert 0.2 < mask.mean() < 0.9
+    assert abs(xs.mean() - 32) < 10 and abs(ys.mean() - 32) < 10
+
+
+def test_unknown_view_and_bad_shapes_are_clear_errors():
+    rig = dtsdk.get_rig("dtface")
+    with pytest.raises(DtsdkError, match="unknown view 'top'"):
+        next(render_frames(rig.template_mm[None], rig, view="top"))
+    with pytest.raises(DtsdkError, match="expected vertices"):
+        next(render_frames(np.zeros((1, 5, 3)), rig))
+
+
+def test_supersampling_smooths_edges_at_the_same_size():
+    verts, faces = uv_sphere()
+    rig = Rig("ball", "blendshape", ("jawOpen",), verts, faces, np.zeros((1, len(verts), 3), np.float32))
+    sharp = next(render_frames(verts[None], rig, size=48)).astype(int)
+    smooth = next(render_frames(verts[None], rig, size=48, supersample=2)).astype(int)
+    assert smooth.shape == sharp.shape == (48, 48, 3)
+
+    def distinct_levels(img):  # along the silhouette, antialiasing adds in-between shades
+        return len(np.unique(img[24, :, 1]))
+
+    assert distinct_levels(smooth) >= distinct_levels(sharp)
+
+
+def test_output_kinds():
+    from dtsdk.renderer.video import output_kind
+
+    assert output_kind("a.MP4") == "mp4" and output_kind("a.gif") == "gif"
+    assert output_kind("still.png") == "png" and output_kind("f/%04d.png") == "frames"
+    assert output_kind("frames_dir") == "frames"
+    with pytest.raises(DtsdkError, match="unknown output type"):
+        output_kind("a.avi")
+
+
+def test_mp4_audio_is_cut_to_the_video_length(ramp, tmp_path):
+    import subprocess
+
+    from dtsdk.renderer.video import ffmpeg_executable
+
+    long_audio = 0.1 * np.sin(np.linspace(0, 8000, int(4 * ramp.duration_s * 16000))).astype(np.float32)
+    render_animation(ramp, tmp_path / "a.mp4", size=32, audio=audio_file(tmp_path, long_audio))
+    pcm = subprocess.run([ffmpeg_executable(), "-v", "error", "-i", str(tmp_path / "a.mp4"), "-vn", "-f", "s16le",
+                          "-ac", "1", "-ar", "16000", "-"], capture_output=True, check=True).stdout
+    audio_s = len(pcm) / 2 / 16000
+    assert abs(audio_s - ramp.duration_s) < 0.05  # 0.4 s of video, not the 1.6 s of speech
+
+
+def test_missing_ffmpeg_names_the_extra(monkeypatch, ramp, tmp_path):
+    import imageio_ffmpeg
+
+    from dtsdk.errors import MissingExtraError
+
+    def no_binary():
+        raise RuntimeError("no ffmpeg binary for this platform")
+
+    monkeypatch.setattr(imageio_ffmpeg, "get_ffmpeg_exe", no_binary)
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(MissingExtraError, match=r"dtsdk\[render\]"):
+        render_animation(ramp, tmp_path / "a.mp4", size=32)
+    assert not (tmp_path / "a.mp4").exists()
+    assert render_animation(ramp, tmp_path / "a.gif", size=32)["frames"] == 10  # GIF needs no ffmpeg
+
+
+def test_png_folder_is_refreshed_and_a_failed_render_keeps_the_old_frames(ramp, tmp_path):
+    out = tmp_path / "frames"
+    out.mkdir()
+    (out / "00099.png").write_bytes(b"stale frame of a longer clip")
+    (out / "notes.txt").write_text("not a frame")
+    assert render_animation(ramp, out, size=16)["frames"] == 12
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"{i:05d}.png" for i in range(1, 13)] + ["notes.txt"]
+
+
+def test_numba_cache_falls_back_when_no_cache_dir_is_writable(monkeypatch):
+    from dtsdk.renderer import _kernels
+
+    calls = []
+
+    class FakeNumba:
+        @staticmethod
+        def njit(cache, **options):
+            calls.append(cache)
+            if cache:
+                raise RuntimeError("cannot cache function 'f': no locator available for file '...'")
+            return lambda fn: fn
+
+    monkeypatch.setattr(_kernels, "numba", FakeNumba)
+    compiled = _kernels._jit(lambda: 42)
+    assert compiled() == 42 and calls == [True, False]

@@ -26,9 +26,23 @@ def _jit(fn):
         return numba.njit(cache=False, nogil=True, fastmath=True)(fn)
 
 
+EPS = 1e-7  # barycentric slack: a pixel centre exactly on a shared edge is drawn, never dropped
+
+
 with warnings.catch_warnings():
     # A cache that turns out unwritable only when saving is a NumbaWarning, not an error: keep quiet.
     warnings.simplefilter("ignore")
+
+    @_jit
+    def _clip_span(w, dw, k_lo, k_hi):  # pragma: no cover - compiled
+        """Narrow [k_lo, k_hi] to the offsets k where ``w + dw * k >= -EPS``."""
+        if dw > 0.0:
+            k_lo = max(k_lo, (-EPS - w) / dw)
+        elif dw < 0.0:
+            k_hi = min(k_hi, (-EPS - w) / dw)
+        elif w < -EPS:
+            k_hi = -1.0
+        return k_lo, k_hi
 
     @_jit
     def rasterize_triangles(screen, colors, faces, image, depth):  # pragma: no cover - compiled
@@ -61,18 +75,30 @@ with warnings.catch_warnings():
             row_w0 = ((x1 - sx) * (y2 - sy) - (x2 - sx) * (y1 - sy)) * inv_area
             row_w1 = ((x2 - sx) * (y0 - sy) - (x0 - sx) * (y2 - sy)) * inv_area
             for py in range(ymin, ymax + 1):
-                w0, w1 = row_w0, row_w1
-                for px in range(xmin, xmax + 1):
+                # Each weight is linear along the row, so the covered pixels are one span: solve
+                # w(k) = row_w + dw_dx * k >= 0 for the pixel offset k instead of testing the
+                # whole bounding box (thin triangles cover a quarter of theirs).
+                k_lo, k_hi = 0.0, float(xmax - xmin)
+                k_lo, k_hi = _clip_span(row_w0, dw0_dx, k_lo, k_hi)
+                k_lo, k_hi = _clip_span(row_w1, dw1_dx, k_lo, k_hi)
+                k_lo, k_hi = _clip_span(1.0 - row_w0 - row_w1, -dw0_dx - dw1_dx, k_lo, k_hi)
+                if k_lo > k_hi:  # the row misses the triangle (checked before int(): k may be huge)
+                    row_w0 += dw0_dy
+                    row_w1 += dw1_dy
+                    continue
+                for k in range(int(np.ceil(k_lo)), int(np.floor(k_hi)) + 1):
+                    w0 = row_w0 + dw0_dx * k
+                    w1 = row_w1 + dw1_dx * k
                     w2 = 1.0 - w0 - w1
-                    if w0 >= -1e-7 and w1 >= -1e-7 and w2 >= -1e-7:
-                        z = w0 * z0 + w1 * z1 + w2 * z2
-                        if z > depth[py, px]:
-                            depth[py, px] = z
-                            for ch in range(3):
-                                v = w0 * colors[a, ch] + w1 * colors[b, ch] + w2 * colors[c, ch]
-                                image[py, px, ch] = np.uint8(min(max(v + 0.5, 0.0), 255.0))
-                    w0 += dw0_dx
-                    w1 += dw1_dx
+                    if w0 < -EPS or w1 < -EPS or w2 < -EPS:
+                        continue  # rounding at a span end
+                    px = xmin + k
+                    z = w0 * z0 + w1 * z1 + w2 * z2
+                    if z > depth[py, px]:
+                        depth[py, px] = z
+                        for ch in range(3):
+                            v = w0 * colors[a, ch] + w1 * colors[b, ch] + w2 * colors[c, ch]
+                            image[py, px, ch] = np.uint8(min(max(v + 0.5, 0.0), 255.0))
                 row_w0 += dw0_dy
                 row_w1 += dw1_dy
 

@@ -21,8 +21,8 @@ def rotation_ypr(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 
 def face_box(template_mm: np.ndarray, landmarks68: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The (lo, hi) corners in mm of what to frame: the landmarks' box grown upward by a forehead
-    and a little on every side, inside the mesh's box; the whole mesh without landmarks."""
+    """The (lo, hi) corners in mm of what to frame: in x and y the landmarks' box grown upward by a
+    forehead and a little on every side, inside the mesh's box; the whole mesh without landmarks."""
     lo, hi = template_mm.min(0), template_mm.max(0)
     if landmarks68 is None:
         return lo, hi
@@ -32,6 +32,7 @@ def face_box(template_mm: np.ndarray, landmarks68: np.ndarray | None = None) -> 
     margin = 0.1 * height
     face_lo = face_lo - margin
     face_hi = face_hi + margin + np.array([0.0, 0.75 * height, 0.0])  # the forehead has no landmarks
+    face_lo[2], face_hi[2] = lo[2], hi[2]  # all the depth: a turned view shows the back of the head too
     return np.maximum(face_lo, lo), np.minimum(face_hi, hi)
 
 
