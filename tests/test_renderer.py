@@ -271,3 +271,17 @@ def test_numba_cache_falls_back_when_no_cache_dir_is_writable(monkeypatch):
     monkeypatch.setattr(_kernels, "numba", FakeNumba)
     compiled = _kernels._jit(lambda: 42)
     assert compiled() == 42 and calls == [True, False]
+
+
+def test_lip_and_brow_borders_are_softened_but_eyes_stay_sharp():
+    from dtsdk.renderer.shading import PART_COLORS, albedo, soften_part_borders
+    from dtsdk.rigs.base import PART_IRIS
+
+    # A strip of four vertices: skin - lips - lips, and an iris vertex glued to the last lip vertex.
+    faces = np.array([[0, 1, 4], [1, 2, 4], [2, 3, 4]], np.int32)
+    parts = np.array([PART_SKIN, PART_LIPS, PART_LIPS, PART_IRIS, PART_LIPS], np.uint8)
+    base = albedo(parts, 5)
+    soft = soften_part_borders(base, faces, parts, keep=0.6)
+    assert np.allclose(soft[3], PART_COLORS[PART_IRIS])  # eyes are not blended
+    assert not np.allclose(soft[0], base[0]) and not np.allclose(soft[1], base[1])  # across the lip line
+    assert np.allclose(soften_part_borders(base, faces, None), base)

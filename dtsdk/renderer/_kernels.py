@@ -112,8 +112,9 @@ with warnings.catch_warnings():
         normals = np.zeros(vertices.shape, np.float32)
         for f in range(faces.shape[0]):
             a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-            e1x, e1y, e1z = vertices[b, 0] - vertices[a, 0], vertices[b, 1] - vertices[a, 1], vertices[b, 2] - vertices[a, 2]
-            e2x, e2y, e2z = vertices[c, 0] - vertices[a, 0], vertices[c, 1] - vertices[a, 1], vertices[c, 2] - vertices[a, 2]
+            ax, ay, az = vertices[a, 0], vertices[a, 1], vertices[a, 2]
+            e1x, e1y, e1z = vertices[b, 0] - ax, vertices[b, 1] - ay, vertices[b, 2] - az  # edge a->b
+            e2x, e2y, e2z = vertices[c, 0] - ax, vertices[c, 1] - ay, vertices[c, 2] - az  # edge a->c
             nx, ny, nz = e1y * e2z - e1z * e2y, e1z * e2x - e1x * e2z, e1x * e2y - e1y * e2x
             for v in (a, b, c):
                 normals[v, 0] += nx
@@ -126,3 +127,19 @@ with warnings.catch_warnings():
                 normals[v, 1] /= length
                 normals[v, 2] /= length
         return normals
+
+    @_jit
+    def box_downsample(image, factor):  # pragma: no cover - compiled
+        """Average ``factor x factor`` pixel blocks: uint8 (H*f, W*f, 3) -> uint8 (H, W, 3), rounded."""
+        height, width = image.shape[0] // factor, image.shape[1] // factor
+        out = np.empty((height, width, 3), np.uint8)
+        count = factor * factor
+        for y in range(height):
+            for x in range(width):
+                for ch in range(3):
+                    total = 0
+                    for dy in range(factor):
+                        for dx in range(factor):
+                            total += image[y * factor + dy, x * factor + dx, ch]
+                    out[y, x, ch] = (total + count // 2) // count
+        return out

@@ -41,3 +41,8 @@ def rasterize(screen: np.ndarray, colors: np.ndarray, faces: np.ndarray, size: t
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted unit vertex normals ``(V, 3)`` float32 for vertices ``(V, 3)`` and faces ``(F, 3)``."""
     return _kernels().vertex_normals(np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(faces, np.int32))
+
+
+def box_downsample(image: np.ndarray, factor: int) -> np.ndarray:
+    """Average ``factor x factor`` pixel blocks (supersampling): ``uint8 (H*f, W*f, 3)`` -> ``(H, W, 3)``."""
+    return _kernels().box_downsample(np.ascontiguousarray(image, np.uint8), int(factor))

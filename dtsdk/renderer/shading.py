@@ -45,3 +45,30 @@ def shade(vertices_cam: np.ndarray, normals_cam: np.ndarray, base: np.ndarray) -
     half /= np.linalg.norm(half)
     spec = SPECULAR * np.clip(n @ half, 0, None) ** SHININESS
     return np.clip(base * diffuse[:, None] + spec[:, None], 0, 1).astype(np.float32)
+
+
+# Parts whose borders are painted on one continuous surface (lip line, brows on the skin): their
+# colours are blended across the border. Eyes, teeth and the mouth interior are separate meshes and
+# keep hard edges.
+_SOFT_BORDER_PARTS = (PART_SKIN, PART_LIPS, PART_BROW)
+
+
+def soften_part_borders(base: np.ndarray, faces: np.ndarray, part_ids: np.ndarray | None,
+                        keep: float = 0.6) -> np.ndarray:
+    """Blend each skin/lip/brow vertex colour ``(V, 3)`` with the mean of its mesh neighbours.
+
+    Part ids are per vertex, so on a coarse grid a lip or brow border follows mesh edges and shows
+    as a staircase; one blending step softens it like a real lip line. ``keep`` is the weight of
+    the vertex's own colour (1: no blending); a brow two vertices wide keeps its colour at 0.6.
+    """
+    if part_ids is None or keep >= 1.0:
+        return base
+    soft = np.isin(np.asarray(part_ids), _SOFT_BORDER_PARTS)  # (V,)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])  # (3F, 2)
+    edges = edges[soft[edges[:, 0]] & soft[edges[:, 1]]]
+    edges = np.unique(np.concatenate([edges, edges[:, ::-1]]), axis=0)  # each neighbour once, both directions
+    sums = np.zeros_like(base, dtype=np.float32)
+    np.add.at(sums, edges[:, 0], base[edges[:, 1]])
+    counts = np.bincount(edges[:, 0], minlength=len(base))[:, None]  # (V, 1)
+    neighbours = np.where(counts > 0, sums / np.maximum(counts, 1), base)
+    return np.where(soft[:, None], keep * base + (1 - keep) * neighbours, base).astype(np.float32)
