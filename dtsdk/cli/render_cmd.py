@@ -26,15 +26,15 @@ def add(subparsers) -> None:
 def run(args):
     from dtsdk.animation import Animation
     from dtsdk.cli.console import progress
-    from dtsdk.renderer import render_animation
-    from dtsdk.renderer.video import output_kind
+    from dtsdk.renderer import output_fps, output_kind, render_animation
     from dtsdk.rigs import get_rig
 
     # Cheap checks first, so a typo fails before a long decode or render.
     output_kind(args.output)
     get_rig(args.rig)
     anim = Animation.load(args.animation, format=args.format)
-    with progress("rendering", total=anim.num_frames) as advance:
+    total = max(1, round(anim.duration_s * output_fps(anim, args.output, args.fps)))  # frames after resampling
+    with progress("rendering", total=total) as advance:
         summary = render_animation(anim, args.output, rig=args.rig, audio=args.audio, size=args.size, fps=args.fps,
                                    view=args.view, supersample=2 if args.antialias else 1, progress=advance)
     log.info("wrote %s: %d frames at %g fps in %.1f s (%.1f frames/s)", summary["output"], summary["frames"],

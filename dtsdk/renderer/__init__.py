@@ -41,9 +41,8 @@ def render_animation(animation: Animation, output: str | os.PathLike, rig="dtfac
 
     kind = output_kind(output)
     rig = get_rig(rig)
-    if kind == "gif":
-        fps = min(fps or animation.fps, GIF_MAX_FPS)
-    if fps is not None and abs(fps - animation.fps) > 1e-9:
+    fps = output_fps(animation, output, fps)
+    if abs(fps - animation.fps) > 1e-9:
         animation = animation.resample(fps)
     wave = None
     if audio is not None and kind == "mp4":
@@ -78,6 +77,12 @@ def render_animation(animation: Animation, output: str | os.PathLike, rig="dtfac
             "frames_per_second": round(count / seconds, 1) if seconds > 0 else None}
 
 
+def output_fps(animation: Animation, output: str | os.PathLike, fps: float | None = None) -> float:
+    """The frame rate ``output`` will get: ``fps`` if given, else the animation's; at most 25 for GIF."""
+    fps = float(fps or animation.fps)
+    return min(fps, GIF_MAX_FPS) if output_kind(output) == "gif" else fps
+
+
 def _fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
     """``wave`` cut or padded with silence to ``num_samples``, so audio and video end together."""
     if len(wave) >= num_samples:
@@ -85,4 +90,4 @@ def _fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
     return np.concatenate([wave, np.zeros(num_samples - len(wave), wave.dtype)])
 
 
-__all__ = ["render_animation", "render_frames", "save_png", "output_kind", "VIEWS"]
+__all__ = ["render_animation", "render_frames", "save_png", "output_kind", "output_fps", "VIEWS"]
