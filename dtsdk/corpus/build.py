@@ -1,7 +1,9 @@
 """``dtsdk corpus build``: speak sentences with real TTS voices, articulate them, write the corpus.
 
-One worker process per speaker batch (spawn start method: libespeak-ng keeps global state, and a
-forked copy of a process that already used it is not safe). The whole corpus is assembled in a
+Every speaker is spoken in a fresh worker process (spawn start method, one task per child):
+libespeak-ng keeps global state that carries over from one utterance to the next (measured: the
+same sentence and voice come out a few samples longer after other voices spoke), so a speaker's
+clips are only reproducible when each speaker starts from a newly loaded library. The whole corpus is assembled in a
 temporary folder next to the output and moved into place at the end, so an interrupted build
 leaves no half-written corpus.
 """
@@ -107,17 +109,11 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
                          "order": plan.sentence_order, "minutes": plan.minutes, "counts": plan.counts,
                          "dir": str(tmp / "speakers" / plan.speaker)})
         results = []
-        if workers <= 1:
-            for job in jobs:
-                results.append(_speak_speaker(job))
+        with mp.get_context("spawn").Pool(min(workers, len(jobs)), maxtasksperchild=1) as pool:
+            for result in pool.imap_unordered(_speak_speaker, jobs):
+                results.append(result)
                 if progress:
                     progress(1)
-        else:
-            with mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
-                for result in pool.imap_unordered(_speak_speaker, jobs):
-                    results.append(result)
-                    if progress:
-                        progress(1)
         results.sort(key=lambda r: r["speaker"])
         clips = [c for r in results for c in r["clips"]]
         for clip in clips:
