@@ -84,7 +84,6 @@ def segment_targets(segments: list[ArticulatedSegment], style: SpeakerStyle,
     dominance = np.zeros((n, 52))
     # One draw per segment whatever the style, so the rng stream does not depend on target_jitter.
     jitter = rng.standard_normal(n) if rng is not None else np.zeros(n)
-    vowel_keys = VOWELS
     for i, seg in enumerate(segments):
         vis = viseme_for(seg.key)
         base_target, dominance[i] = viseme_arrays(seg.key)
@@ -97,7 +96,7 @@ def segment_targets(segments: list[ArticulatedSegment], style: SpeakerStyle,
             t[_PRESS] *= style.lip_emphasis
             # Air pressure builds behind the lips of a plosive; emphatic speakers show it.
             t[_CHEEK_PUFF] = 0.06 * style.lip_emphasis if seg.key in ("p", "b") else 0.0
-        if seg.key in vowel_keys:
+        if seg.key in VOWELS:
             if seg.stress == 1:
                 t *= 1.0 + style.stress_gain
             elif seg.stress == 0:

@@ -6,11 +6,14 @@ phone holds that pose against its neighbours: in the blend every phone pulls eac
 its target with weight ``dominance * exp(-distance / tau)``. It comes in two parts, because
 articulators are free in different phones:
 
-* ``jaw_dominance`` for jawOpen, mouthClose and tongueOut: high where the jaw/tongue position is
-  required (s/z need the teeth close together; th/dh need the tongue tip out), low for h.
+* ``jaw_dominance`` for jawOpen and tongueOut: high where the jaw/tongue position is required
+  (s/z need the teeth close together; th/dh need the tongue tip out), low for h.
 * ``lip_dominance`` for every other mouth channel (rounding, spreading, rolls, presses): high for
   bilabials, labiodentals, rounded vowels and w; low for t/d/n/l/k/g/h/s, which is why the lips of
   "s" in "soon" are already rounded (anticipatory rounding across consonants).
+
+mouthClose, press and rolls belong to the closure itself: every non-bilabial holds them at its own
+target with :data:`PRESS_DOMINANCE`, so they do not leak into the neighbouring vowels.
 
 ``closure`` marks the phones whose lips must meet whatever the context (p/b/m/em): the articulator
 overrides coarticulation there (see :func:`dtsdk.corpus.articulation.apply_lip_closure`).
@@ -49,13 +52,14 @@ def _v(group: str, jaw_dom: float, lip_dom: float, closure: bool = False, **targ
 VISEMES: dict[str, Viseme] = {
     # silence: the rest pose (the speaker's resting face is added after articulation)
     SILENCE: _v("rest", 0.45, 0.45),
-    # bilabial closure: lips pressed together over a slightly open jaw
-    "p": _v("bilabial", 1.0, 1.0, True, jawOpen=0.08, mouthClose=0.08, mouthPress=0.45, mouthRollLower=0.12,
+    # bilabial closure: lips pressed together over a slightly open jaw. The lips are what must
+    # close, so their dominance is full; the jaw only follows (closure is enforced afterwards).
+    "p": _v("bilabial", 0.6, 1.0, True, jawOpen=0.08, mouthClose=0.08, mouthPress=0.45, mouthRollLower=0.12,
             mouthRollUpper=0.08),
-    "b": _v("bilabial", 1.0, 1.0, True, jawOpen=0.09, mouthClose=0.09, mouthPress=0.35, mouthRollLower=0.1,
+    "b": _v("bilabial", 0.6, 1.0, True, jawOpen=0.09, mouthClose=0.09, mouthPress=0.35, mouthRollLower=0.1,
             mouthRollUpper=0.06),
-    "m": _v("bilabial", 1.0, 1.0, True, jawOpen=0.07, mouthClose=0.07, mouthPress=0.25, mouthRollLower=0.06),
-    "em": _v("bilabial", 1.0, 1.0, True, jawOpen=0.07, mouthClose=0.07, mouthPress=0.25, mouthRollLower=0.06),
+    "m": _v("bilabial", 0.6, 1.0, True, jawOpen=0.07, mouthClose=0.07, mouthPress=0.25, mouthRollLower=0.06),
+    "em": _v("bilabial", 0.6, 1.0, True, jawOpen=0.07, mouthClose=0.07, mouthPress=0.25, mouthRollLower=0.06),
     # labiodental: lower lip tucked up under the upper teeth, upper lip lifted off them
     "f": _v("labiodental", 0.9, 0.95, jawOpen=0.1, mouthRollLower=0.55, mouthUpperUp=0.22, mouthShrugLower=0.15),
     "v": _v("labiodental", 0.9, 0.95, jawOpen=0.1, mouthRollLower=0.5, mouthUpperUp=0.2, mouthShrugLower=0.12),
@@ -149,16 +153,17 @@ _JAW_MASK = np.isin(np.arange(52), channel_indices(JAW_CHANNELS))
 
 
 _PRESS_MASK = np.isin(np.arange(52), channel_indices(PRESS_CHANNELS + ("mouthClose",)))
-# Every phone holds its own press/roll/mouthClose firmly: the lips press and close only where a
-# bilabial (or f/v's tucked lower lip) is, and a vowel next to "b" must not inherit a closed mouth.
-PRESS_DOMINANCE = 1.0
+# Press/roll/mouthClose belong to the closure itself: every other phone holds them at its own
+# (near-zero) target three times as firmly as a bilabial pushes, so a vowel next to "b" does not
+# inherit a pressed, half-closed mouth.
+PRESS_DOMINANCE, PRESS_DOMINANCE_CLOSURE = 3.0, 1.0
 
 
 def dominance_vector(viseme: Viseme) -> np.ndarray:
     """(52,) per-channel dominance: jaw channels take ``jaw_dominance``, press/roll/close channels
-    :data:`PRESS_DOMINANCE`, the other mouth channels ``lip_dominance``."""
+    :data:`PRESS_DOMINANCE` (bilabials: ``PRESS_DOMINANCE_CLOSURE``), the other mouth channels ``lip_dominance``."""
     dom = np.where(_JAW_MASK, viseme.jaw_dominance, viseme.lip_dominance)
-    return np.where(_PRESS_MASK, PRESS_DOMINANCE, dom)
+    return np.where(_PRESS_MASK, PRESS_DOMINANCE_CLOSURE if viseme.closure else PRESS_DOMINANCE, dom)
 
 
 def viseme_arrays(key: str) -> tuple[np.ndarray, np.ndarray]:
