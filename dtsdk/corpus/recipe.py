@@ -22,7 +22,7 @@ class CorpusRecipe:
     train_minutes: float = 4.0
     test_sentences: int = 12
     # Per held-out speaker: minutes of enrollment speech, plus separate test sentences.
-    enroll_minutes: float = 3.2
+    enroll_minutes: float = 3.5
     heldout_test_sentences: int = 12
     # Share of the sentence list kept for test clips only (never spoken in any training clip).
     test_sentence_fraction: float = 0.15
