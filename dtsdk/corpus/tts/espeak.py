@@ -15,16 +15,19 @@ the end of the previous phone.  For lip motion the closure belongs to the stop, 
 :func:`_claim_closures` moves a stop's start back over the digital silence (exact zeros at the
 native rate) just before its event.
 
-The library is one global state per process: it is initialized once, every call holds
-:data:`_LOCK`, and every synthesis sets voice and all parameters again so nothing leaks from
-call to call.  It starts no threads in synchronous mode, so forked workers can keep using it
-(the lock is renewed in the child); spawned workers initialize their own copy.
+The library is one global state per process: it is initialized once and every call holds
+:data:`_LOCK`.  It also keeps state from message to message that changes the audio slightly
+(see :func:`_speak_from_pristine_state`), so each message is spoken in a fork of the freshly
+initialized library: the same text and voice give the same samples in any order, in any process.
+It starts no threads in synchronous mode, so forked workers can keep using it (the lock is
+renewed in the child); spawned workers initialize their own copy.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import os
+import pickle
 import threading
 
 import numpy as np
@@ -96,6 +99,7 @@ class _VoiceInfo(ctypes.Structure):
 
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 _LOCK = threading.Lock()
+_LIBC = ctypes.CDLL(None)  # srand(): libespeak-ng draws noise from the C library's rand()
 _ENGINES: dict[str, "_Espeak"] = {}  # by library path; one in practice
 
 
@@ -250,8 +254,7 @@ def synthesize_espeak(text: str, voice: Voice) -> Utterance:
     """Speak ``text`` with an espeak-ng voice; 16 kHz audio and ARPAbet phone segments."""
     with _LOCK:
         engine = _engine()
-        audio, events = engine.speak(text, voice)
-        transcript = engine.transcribe(text, voice.name)
+        audio, events, transcript = _speak_from_pristine_state(engine, text, voice)
         sr = engine.sample_rate
     if audio.size == 0:
         raise DtsdkError(f"espeak-ng: voice {voice.label} produced no audio for {text[:60]!r}")
@@ -270,6 +273,46 @@ def synthesize_espeak(text: str, voice: Voice) -> Utterance:
     audio_16k = resample(audio.astype(np.float32) / 32768.0, sr, SAMPLE_RATE) if sr != SAMPLE_RATE else \
         audio.astype(np.float32) / 32768.0
     return Utterance(text=text, voice=voice, audio=audio_16k, phones=phones, words=words)
+
+
+def _speak_from_pristine_state(engine: _Espeak, text: str, voice: Voice):
+    """``engine.speak`` + ``engine.transcribe`` in a forked child, so every call starts from the same state.
+
+    libespeak-ng carries hidden state from one message to the next (the pitch-flutter phase in
+    wavegen, ``rand()`` for noise), so the same text would come out a few ms different each time,
+    and a corpus would depend on the order clips were made in.  The library cannot be reset
+    (``espeak_Terminate`` + ``espeak_Initialize`` hangs in 1.51), so this process only ever
+    initializes it and each message is spoken by a fork of that pristine state (a few ms).
+    """
+    if not hasattr(os, "fork"):  # not POSIX: speak in-process, repeatable only within a fresh process
+        return (*engine.speak(text, voice), engine.transcribe(text, voice.name))
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: speak, send, and leave without running any parent cleanup
+        status = 0
+        try:
+            os.close(read_end)
+            _LIBC.srand(1)
+            try:
+                result = ("ok", *engine.speak(text, voice), engine.transcribe(text, voice.name))
+            except DtsdkError as exc:
+                result = ("error", str(exc))
+            with os.fdopen(write_end, "wb") as pipe:
+                pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:  # noqa: BLE001 -- nothing may escape a forked child
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        payload = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not payload:
+        raise DtsdkError(f"espeak-ng: the synthesis process for {text[:60]!r} failed (wait status {status})")
+    result = pickle.loads(payload)
+    if result[0] == "error":
+        raise DtsdkError(result[1])
+    return result[1:]
 
 
 def _add_stress(onsets: list, events: list, transcript: list[tuple[str, int]]) -> list:
