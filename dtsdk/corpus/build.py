@@ -1,9 +1,8 @@
 """``dtsdk corpus build``: speak sentences with real TTS voices, articulate them, write the corpus.
 
-Every speaker is spoken in a fresh worker process (spawn start method, one task per child):
-libespeak-ng keeps global state that carries over from one utterance to the next (measured: the
-same sentence and voice come out a few samples longer after other voices spoke), so a speaker's
-clips are only reproducible when each speaker starts from a newly loaded library. The whole corpus is assembled in a
+Speakers are spoken by a pool of worker processes (spawn start method, so no worker inherits a
+parent's half-used TTS library); every clip is reproducible on its own because
+:mod:`dtsdk.corpus.tts.espeak` speaks each message from a freshly initialised library state. The whole corpus is assembled in a
 temporary folder next to the output and moved into place at the end, so an interrupted build
 leaves no half-written corpus.
 """
@@ -109,7 +108,7 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
                          "order": plan.sentence_order, "minutes": plan.minutes, "counts": plan.counts,
                          "dir": str(tmp / "speakers" / plan.speaker)})
         results = []
-        with mp.get_context("spawn").Pool(min(workers, len(jobs)), maxtasksperchild=1) as pool:
+        with mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
             for result in pool.imap_unordered(_speak_speaker, jobs):
                 results.append(result)
                 if progress:
