@@ -57,6 +57,13 @@ def _setup_logging(debug: bool, quiet: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    import warnings
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        # Library warnings (a missing CSV column, a truncated WAV) are for the user: one line, no source.
+        logging.getLogger("dtsdk").warning("%s", " ".join(str(message).split()))
+
+    warnings.showwarning = show_warning
     root = logging.getLogger("dtsdk")
     root.handlers[:] = [handler]
     root.setLevel(level)
