@@ -10,6 +10,13 @@ def _logmel(**config):
     return LogMelEncoder(**config)
 
 
+def _logmel_conv(**config):
+    from dtsdk.encoders.conv import ConvAudioEncoder
+
+    return ConvAudioEncoder(**config)
+
+
 @hookimpl
 def register_audio_encoders(register):
     register("logmel", _logmel, description="Log-mel spectrogram (torch.stft), 80 bands, resampled to the motion fps")
+    register("logmel-conv", _logmel_conv, description="Trainable conv (+transformer) encoder over normalised log-mel, at the motion fps")

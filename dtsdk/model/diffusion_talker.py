@@ -1,0 +1,154 @@
+"""DiffusionTalker: audio encoder + personalizer + denoiser + noise schedule, in one module.
+
+Training: ``training_loss(batch)``; sampling: ``sample(audio, num_frames, identity=...)`` through
+the registered samplers; checkpoints: ``save_pretrained`` / ``from_pretrained`` (see :mod:`dtsdk.model.hub`).
+Motion is diffused in a normalised space, ``(motion - motion_mean) / motion_std``; the training
+session sets the statistics with :meth:`set_motion_stats` (they are saved with the weights).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dtsdk.diffusion.schedule import NoiseSchedule
+from dtsdk.encoders import build_encoder
+from dtsdk.errors import DtsdkError
+from dtsdk.model.config import DiffusionTalkerConfig
+from dtsdk.model.denoiser import Denoiser
+from dtsdk.model.personalizer import Personalizer
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of values (B, T, D) over the frames where mask (B, T) is True."""
+    weights = mask[..., None].to(values.dtype)  # (B, T, 1)
+    return (values * weights).sum() / (weights.sum() * values.shape[-1]).clamp(min=1)
+
+
+class DiffusionTalker(nn.Module):
+    def __init__(self, config: DiffusionTalkerConfig | None = None):
+        super().__init__()
+        self.config = config = config or DiffusionTalkerConfig()
+        if config.num_identities < 1:
+            raise DtsdkError("DiffusionTalkerConfig.identities is empty: list the training speakers' names")
+        self.encoder = build_encoder(config.encoder, **config.encoder_config)
+        if int(self.encoder.sample_rate) != config.sample_rate:
+            raise DtsdkError(f"encoder '{config.encoder}' expects {self.encoder.sample_rate} Hz audio, "
+                             f"the config says {config.sample_rate} Hz")
+        audio_dim = int(self.encoder.feature_dim)
+        self.personalizer = Personalizer(audio_dim, config.num_identities, config.personalizer)
+        self.denoiser = Denoiser(config.motion_dim, audio_dim, config.personalizer.identity_dim, config.denoiser)
+        if config.schedule == "cosine":
+            self.schedule = NoiseSchedule.cosine(config.diffusion_steps)
+        elif config.schedule == "linear":
+            self.schedule = NoiseSchedule.linear(config.diffusion_steps)
+        else:
+            raise DtsdkError(f"unknown noise schedule '{config.schedule}'; choose cosine or linear")
+        self.register_buffer("motion_mean", torch.zeros(config.motion_dim))
+        self.register_buffer("motion_std", torch.ones(config.motion_dim))
+
+    # ---- pieces --------------------------------------------------------------------------------
+    def set_motion_stats(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Per-channel statistics (D,) of the training motion; std is floored so still channels stay finite."""
+        self.motion_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.motion_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp(min=1e-3))
+
+    def identity_index(self, identity, batch_size: int, device) -> torch.Tensor | None:
+        """A name, an int, a (B,) tensor, or None (generic) -> (B,) long index or None."""
+        if identity is None:
+            return None
+        if isinstance(identity, str):
+            if identity not in self.config.identities:
+                known = ", ".join(self.config.identities)
+                raise DtsdkError(f"unknown identity '{identity}'; this model knows: {known} (or 'auto', or None)")
+            identity = self.config.identities.index(identity)
+        if isinstance(identity, int):
+            return torch.full((batch_size,), identity, dtype=torch.long, device=device)
+        return torch.as_tensor(identity, dtype=torch.long, device=device)
+
+    def denoise(self, x_t: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
+        """The sampler contract: ``model(x_t (B, T, D), t (B,), cond) -> x0_hat (B, T, D)`` (normalised space).
+
+        ``cond``: ``audio`` (B, T, D_audio), ``identity`` (B, E), optional ``mask`` (B, T) bool.
+        """
+        return self.denoiser(x_t, t, cond["audio"], cond["identity"], cond.get("mask"))
+
+    # ---- training ------------------------------------------------------------------------------
+    def training_loss(self, batch: dict, generator: torch.Generator | None = None) -> dict:
+        """batch: audio (B, S), motion (B, T, D), mask (B, T) bool, speaker (B,) long -> dict of scalars.
+
+        ``loss = recon + velocity_weight * velocity + infonce_weight * infonce``; recon and velocity are
+        masked MSEs on x0_hat (normalised space); t is uniform over the training steps.
+        """
+        motion, mask, speaker = batch["motion"], batch["mask"].bool(), batch["speaker"].long()
+        B, T, _ = motion.shape
+        x0 = (motion - self.motion_mean) / self.motion_std  # (B, T, D)
+        audio = self.encoder(batch["audio"], T)  # (B, T, D_audio)
+
+        query = self.personalizer.query(audio, mask)  # (B, E)
+        infonce = self.personalizer.infonce(query, speaker)
+        identity = self.personalizer.embed(speaker, B)  # (B, E)
+        identity, _ = self.personalizer.drop_identity(identity, self.config.identity_dropout if self.training else 0.0,
+                                                      generator)
+
+        t = torch.randint(0, self.schedule.num_steps, (B,), generator=generator, device=motion.device)
+        noise = torch.randn(x0.shape, generator=generator, device=motion.device, dtype=x0.dtype)
+        x_t = self.schedule.q_sample(x0, t, noise)  # (B, T, D)
+        x0_hat = self.denoiser(x_t, t, audio, identity, mask)  # (B, T, D)
+
+        recon = masked_mean((x0_hat - x0) ** 2, mask)
+        both_valid = mask[:, 1:] & mask[:, :-1]  # a velocity needs two real frames
+        velocity = masked_mean(((x0_hat[:, 1:] - x0_hat[:, :-1]) - (x0[:, 1:] - x0[:, :-1])) ** 2, both_valid)
+        loss = recon + self.config.velocity_weight * velocity + self.config.infonce_weight * infonce
+        return {"loss": loss, "recon": recon, "velocity": velocity, "infonce": infonce}
+
+    # ---- inference -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, audio: torch.Tensor, num_frames: int, identity=None, sampler: str | None = None,
+               steps: int | None = None, generator: torch.Generator | None = None,
+               mask: torch.Tensor | None = None, return_info: bool = False, **sampler_kwargs):
+        """audio (B, S) at ``config.sample_rate`` -> motion (B, num_frames, motion_dim) in rig units.
+
+        ``identity``: a speaker name, an index, a (B,) tensor of indices, ``"auto"`` (match the audio
+        against the identity bank) or ``None`` (the null identity: generic motion). With
+        ``return_info=True`` returns ``(motion, info)``, info holding ``identity_index`` (B,) (-1 =
+        null), ``identity_names`` and, for ``"auto"``, ``identity_probabilities`` (B, N).
+        """
+        from dtsdk.samplers import get_sampler
+
+        B = audio.shape[0]
+        device = self.motion_mean.device
+        features = self.encoder(audio.to(device), num_frames)  # (B, T, D_audio)
+        info: dict = {}
+        if isinstance(identity, str) and identity == "auto":
+            index, probs = self.personalizer.match(features, mask)
+            info["identity_probabilities"] = probs
+        else:
+            index = self.identity_index(identity, B, device)
+        cond = {"audio": features, "identity": self.personalizer.embed(index, B), "mask": mask}
+        x = torch.randn(B, num_frames, self.config.motion_dim, generator=generator, device=device)
+        sample_fn = get_sampler(sampler or self.config.default_sampler)
+        x0 = sample_fn(self.denoise, x, self.schedule, cond, steps=steps or self.config.default_steps,
+                       generator=generator, **sampler_kwargs)  # (B, T, D)
+        motion = x0 * self.motion_std + self.motion_mean  # (B, T, D)
+        if not return_info:
+            return motion
+        index = torch.full((B,), -1, dtype=torch.long) if index is None else index.cpu()
+        info["identity_index"] = index
+        info["identity_names"] = [self.config.identities[i] if i >= 0 else None for i in index.tolist()]
+        return motion, info
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    def save_pretrained(self, directory, model_card: str | None = None) -> None:
+        """Write ``config.json`` + ``model.safetensors`` + ``README.md`` (PyTorchModelHubMixin layout)."""
+        from dtsdk.model.hub import save_checkpoint
+
+        save_checkpoint(self, directory, model_card)
+
+    @classmethod
+    def from_pretrained(cls, dir_or_repo_id, revision: str | None = None, local_files_only: bool | None = None,
+                        cache_dir=None) -> "DiffusionTalker":
+        """Load from a local directory or a Hub repo id; weights come from safetensors only (never pickle)."""
+        from dtsdk.model.hub import load_checkpoint
+
+        return load_checkpoint(cls, dir_or_repo_id, revision=revision, local_files_only=local_files_only,
+                               cache_dir=cache_dir)

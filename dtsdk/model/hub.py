@@ -1,0 +1,91 @@
+"""Checkpoints in huggingface-hub's PyTorchModelHubMixin layout: config.json + model.safetensors + README.md.
+
+Implemented here rather than through the mixin because the mixin falls back to ``pytorch_model.bin``
+(a pickle) when no safetensors file exists, and its dataclass-config handling does not rebuild the
+nested configs. Loading reads safetensors only; a directory or repo without ``model.safetensors``
+is refused with a message, never unpickled. Repo ids go through ``snapshot_download`` restricted
+to the three files, so pickles are not even downloaded.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from dtsdk.errors import DtsdkError
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+CARD_NAME = "README.md"
+FORMAT = "dtsdk-diffusion-talker"
+
+_CARD = """---
+library_name: dtsdk
+tags: [speech-driven-3d-facial-animation, diffusion, dtsdk]
+---
+# {name}
+
+A dtsdk DiffusionTalker checkpoint: speech (16 kHz) in, `{rig}` face motion ({motion_dim} channels,
+{fps:g} fps) out. Identities: {identities}.
+
+```python
+from dtsdk.model import DiffusionTalker
+model = DiffusionTalker.from_pretrained("{name}")
+```
+"""
+
+
+def save_checkpoint(model, directory, model_card: str | None = None) -> None:
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {"format": FORMAT, **model.config.to_dict()}
+    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+    c = model.config
+    card = model_card or _CARD.format(name=directory.name, rig=c.rig, motion_dim=c.motion_dim, fps=c.fps,
+                                      identities=", ".join(c.identities) or "none")
+    (directory / CARD_NAME).write_text(card)
+
+
+def _resolve(dir_or_repo_id, revision, local_files_only, cache_dir) -> Path:
+    path = Path(os.fspath(dir_or_repo_id)).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists() or str(dir_or_repo_id).count("/") != 1:
+        raise DtsdkError(f"{dir_or_repo_id}: not a checkpoint directory nor a Hub repo id (owner/name)")
+    from huggingface_hub import snapshot_download
+
+    if local_files_only is None:  # offline-safe by default when HF_HUB_OFFLINE is set
+        local_files_only = os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0")
+    try:
+        return Path(snapshot_download(str(dir_or_repo_id), revision=revision, cache_dir=cache_dir,
+                                      local_files_only=local_files_only,
+                                      allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME]))
+    except Exception as exc:
+        raise DtsdkError(f"could not get '{dir_or_repo_id}' from the Hub cache or the network: {exc}") from exc
+
+
+def load_checkpoint(cls, dir_or_repo_id, revision=None, local_files_only=None, cache_dir=None):
+    from safetensors.torch import load_file
+
+    from dtsdk.model.config import DiffusionTalkerConfig
+
+    root = _resolve(dir_or_repo_id, revision, local_files_only, cache_dir)
+    weights = root / WEIGHTS_NAME
+    if not weights.is_file():
+        pickles = sorted(p.name for p in root.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt"))
+        hint = f" It holds {', '.join(pickles)}: pickle files are never loaded (they can run code)." if pickles else ""
+        raise DtsdkError(f"{root}: no {WEIGHTS_NAME}.{hint} Convert the weights to safetensors "
+                         "(safetensors.torch.save_file) and save config.json beside them.")
+    config_path = root / CONFIG_NAME
+    if not config_path.is_file():
+        raise DtsdkError(f"{root}: no {CONFIG_NAME} beside {WEIGHTS_NAME}")
+    data = json.loads(config_path.read_text())
+    if data.pop("format", FORMAT) != FORMAT:
+        raise DtsdkError(f"{config_path}: not a {FORMAT} checkpoint")
+    model = cls(DiffusionTalkerConfig.from_dict(data))
+    model.load_state_dict(load_file(str(weights)), strict=True)
+    return model.eval()

@@ -1,0 +1,199 @@
+"""The diffusion model modules: encoder, personalizer, denoiser, DiffusionTalker, checkpoints."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from dtsdk.errors import DtsdkError
+from dtsdk.model import (Denoiser, DenoiserConfig, DiffusionTalker, DiffusionTalkerConfig, Personalizer,
+                         PersonalizerConfig)
+from dtsdk.testing.contracts import AudioEncoderContract
+
+SPEAKERS = ["s01", "s02", "t03"]
+TINY = dict(encoder_config={"dim": 32, "num_conv_layers": 1, "num_transformer_layers": 1, "num_heads": 2},
+            denoiser=DenoiserConfig(d_model=32, num_layers=2, num_heads=2, dropout=0.0),
+            personalizer=PersonalizerConfig(identity_dim=16, hidden_dim=32), diffusion_steps=100)
+
+
+class TestLogMelConvEncoder(AudioEncoderContract):
+    encoder_name = "logmel-conv"
+
+
+def tiny_model(seed=0, **overrides) -> DiffusionTalker:
+    torch.manual_seed(seed)
+    return DiffusionTalker(DiffusionTalkerConfig(identities=list(SPEAKERS), **{**TINY, **overrides}))
+
+
+def tiny_batch(B=3, T=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    samples = int(round(T / 30 * 16000))
+    mask = torch.ones(B, T, dtype=torch.bool)
+    mask[-1, T // 2:] = False
+    return {"audio": 0.1 * torch.randn(B, samples, generator=g), "motion": torch.rand(B, T, 52, generator=g),
+            "mask": mask, "speaker": torch.arange(B) % len(SPEAKERS)}
+
+
+def test_config_round_trips_through_a_dict():
+    cfg = DiffusionTalkerConfig(identities=list(SPEAKERS), **TINY)
+    again = DiffusionTalkerConfig.from_dict(cfg.to_dict())
+    assert again == cfg and isinstance(again.denoiser, DenoiserConfig)
+    assert cfg.num_identities == 3 and cfg.diffusion_steps == 100 and DiffusionTalkerConfig().schedule == "cosine"
+    with pytest.raises(ValueError, match="unknown"):
+        DiffusionTalkerConfig.from_dict({"identites": []})
+
+
+def test_denoiser_shapes_and_padding_does_not_leak():
+    torch.manual_seed(0)
+    den = Denoiser(52, 20, 8, DenoiserConfig(d_model=32, num_layers=2, num_heads=2, dropout=0.0)).eval()
+    x, audio, ident = torch.randn(2, 10, 52), torch.randn(2, 10, 20), torch.randn(2, 8)
+    t = torch.tensor([0, 99])
+    mask = torch.ones(2, 10, dtype=torch.bool)
+    mask[:, 6:] = False
+    out = den(x, t, audio, ident, mask)
+    assert out.shape == (2, 10, 52)
+    x2, audio2 = x.clone(), audio.clone()
+    x2[:, 6:] += 5.0
+    audio2[:, 6:] -= 3.0
+    out2 = den(x2, t, audio2, ident, mask)
+    torch.testing.assert_close(out[:, :6], out2[:, :6], atol=1e-5, rtol=1e-5)
+    # FiLM starts at zero (a plain transformer); once it has weights, step and identity matter
+    for block in den.blocks:
+        torch.nn.init.normal_(block.film.weight, std=0.1)
+    out = den(x, t, audio, ident, mask)
+    assert not torch.allclose(out, den(x, t, audio, torch.randn(2, 8), mask))
+    assert not torch.allclose(out, den(x, torch.tensor([50, 10]), audio, ident, mask))
+
+
+def test_personalizer_shapes_match_and_masking():
+    torch.manual_seed(0)
+    per = Personalizer(20, 5, PersonalizerConfig(identity_dim=8, hidden_dim=16))
+    feats = torch.randn(3, 10, 20)
+    mask = torch.ones(3, 10, dtype=torch.bool)
+    mask[:, 7:] = False
+    q = per.query(feats, mask)
+    assert q.shape == (3, 8) and per.logits(q).shape == (3, 5)
+    feats2 = feats.clone()
+    feats2[:, 7:] = 100.0
+    torch.testing.assert_close(per.query(feats2, mask), q)
+    index, probs = per.match(feats, mask)
+    assert index.shape == (3,) and probs.shape == (3, 5)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(3))
+    assert per.embed(torch.tensor([0, -1, 4]), 3).shape == (3, 8)
+    torch.testing.assert_close(per.embed(torch.tensor([-1]), 1)[0], per.null_identity)
+
+
+def test_identity_dropout_uses_the_null_identity():
+    per = Personalizer(20, 4, PersonalizerConfig(identity_dim=8))
+    emb = per.embed(torch.arange(4).repeat(16), 64)
+    dropped_all, flags = per.drop_identity(emb, 1.0)
+    assert flags.all() and torch.equal(dropped_all, per.null_identity.expand(64, -1))
+    kept, flags = per.drop_identity(emb, 0.0)
+    assert not flags.any() and torch.equal(kept, emb)
+    half, flags = per.drop_identity(emb, 0.5, torch.Generator().manual_seed(0))
+    assert 0 < int(flags.sum()) < 64
+    assert torch.equal(half[flags], per.null_identity.expand(int(flags.sum()), -1))
+    assert torch.equal(half[~flags], emb[~flags])
+
+
+def test_infonce_starts_near_chance_and_falls_on_clusters():
+    torch.manual_seed(0)
+    N, T, D = 6, 8, 16
+    per = Personalizer(D, N, PersonalizerConfig(identity_dim=64, hidden_dim=64, temperature=0.1))
+    centres = 2.0 * torch.randn(N, D)
+    speaker = torch.arange(N).repeat(2)  # two clips per speaker
+
+    def clips():
+        return centres[speaker][:, None] + torch.randn(len(speaker), T, D)  # (B, T, D)
+
+    with torch.no_grad():
+        start = float(per.infonce(per.query(clips()), speaker))
+    # chance: log N against the bank, log(#other-speaker clips + 1) against the batch
+    chance = 0.5 * (math.log(N) + math.log(len(speaker) - 2 + 1))
+    assert abs(start - chance) < 0.6 * chance, (start, chance)
+    opt = torch.optim.Adam(per.parameters(), lr=1e-2)
+    for _ in range(40):
+        loss = per.infonce(per.query(clips()), speaker)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        feats = clips()
+        end = float(per.infonce(per.query(feats), speaker))
+        index, _ = per.match(feats)
+    assert end < 0.3 * start, (start, end)
+    assert torch.equal(index, speaker)
+
+
+def test_training_loss_parts_and_overfitting_one_batch():
+    model = tiny_model()
+    batch = tiny_batch()
+    parts = model.training_loss(batch)
+    assert set(parts) == {"loss", "recon", "velocity", "infonce"}
+    assert all(v.dim() == 0 and torch.isfinite(v) for v in parts.values())
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for step in range(30):
+        # a fixed generator: the same t and noise each step, so the loss curve reflects learning
+        loss = model.training_loss(batch, generator=torch.Generator().manual_seed(step % 3))["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5, losses
+
+
+def test_sampling_shapes_identities_and_seeds():
+    model = tiny_model().eval()
+    for block in model.denoiser.blocks:  # FiLM starts at zero; give identity a say, as training would
+        torch.nn.init.normal_(block.film.weight, std=0.1)
+    audio = tiny_batch(B=2)["audio"]
+
+    def run(identity, seed=0, sampler="ddim"):
+        return model.sample(audio, 12, identity=identity, sampler=sampler, steps=4,
+                            generator=torch.Generator().manual_seed(seed), return_info=True)
+
+    out, info = run("t03")
+    assert out.shape == (2, 12, 52) and info["identity_names"] == ["t03", "t03"]
+    torch.testing.assert_close(out, run("t03")[0], atol=0, rtol=0)
+    assert not torch.allclose(out, run("t03", seed=1)[0])
+    assert not torch.allclose(out, run("s01")[0])
+    generic, info = run(None)
+    assert info["identity_index"].tolist() == [-1, -1] and info["identity_names"] == [None, None]
+    auto, info = run("auto")
+    assert info["identity_probabilities"].shape == (2, 3) and all(n in SPEAKERS for n in info["identity_names"])
+    ddpm = run(1, sampler="ddpm")[0]
+    torch.testing.assert_close(ddpm, run(1, sampler="ddpm")[0], atol=0, rtol=0)
+    with pytest.raises(DtsdkError, match="unknown identity 'nobody'.*t03"):
+        run("nobody")
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = tiny_model(seed=1)
+    model.set_motion_stats(torch.full((52,), 0.3), torch.full((52,), 0.2))
+    model.eval()
+    model.save_pretrained(tmp_path / "ckpt")
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["README.md", "config.json", "model.safetensors"]
+    loaded = DiffusionTalker.from_pretrained(tmp_path / "ckpt")
+    assert loaded.config == model.config and loaded.config.identities == SPEAKERS
+    audio = tiny_batch(B=1)["audio"]
+    a = model.sample(audio, 12, identity="t03", steps=3, generator=torch.Generator().manual_seed(0))
+    b = loaded.sample(audio, 12, identity="t03", steps=3, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(a, b, atol=0, rtol=0)
+
+
+def test_pickle_only_checkpoints_are_refused(tmp_path):
+    model = tiny_model()
+    model.save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")
+    with pytest.raises(DtsdkError, match="pytorch_model.bin.*never loaded"):
+        DiffusionTalker.from_pretrained(tmp_path)
+
+
+def test_missing_identities_and_paths_are_clear_errors(tmp_path):
+    with pytest.raises(DtsdkError, match="identities is empty"):
+        DiffusionTalker(DiffusionTalkerConfig(**TINY))
+    with pytest.raises(DtsdkError, match="not a checkpoint directory"):
+        DiffusionTalker.from_pretrained(tmp_path / "no" / "such" / "dir")
