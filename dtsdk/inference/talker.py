@@ -1,0 +1,191 @@
+"""``Talker``: speech in, :class:`~dtsdk.animation.Animation` out, with a DiffusionTalker checkpoint.
+
+    from dtsdk.inference import Talker
+    talker = Talker("checkpoints/teacher", identity="auto")
+    anim = talker.animate("speech.wav", seed=0)
+    anim.save("speech.glb")
+
+Audio of any length goes through :mod:`dtsdk.inference.windows` (overlapping windows, crossfaded).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dtsdk.animation import Animation
+from dtsdk.errors import AudioError, DtsdkError
+from dtsdk.inference.windows import Stitcher, plan_windows
+
+# Where the packaged default model lives; a later release ships a small trained checkpoint here.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+DEFAULT_MAX_DURATION_S = 3 * 3600.0
+AUTO_MATCH_S = 60.0  # "auto" identity is matched on at most this much audio from the start
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` -> CUDA when available, else CPU; asking for an absent CUDA is an error, not a silent fallback."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise DtsdkError(f"unknown device '{device}'; use cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DtsdkError("device 'cuda' was asked for but torch sees no CUDA GPU here; use device='cpu'")
+    return device
+
+
+def load_model(model):
+    """A DiffusionTalker instance, a checkpoint directory, a Hub repo id, or ``None`` (the packaged default)."""
+    from dtsdk.model import DiffusionTalker
+
+    if isinstance(model, DiffusionTalker):
+        return model.eval(), type(model).__name__
+    if model is None:
+        if not (DEFAULT_MODEL_DIR / "config.json").is_file():
+            raise DtsdkError(
+                f"no default model is installed yet ({DEFAULT_MODEL_DIR} is empty); pass a DiffusionTalker "
+                "checkpoint: Talker(model='path/to/checkpoint' or 'owner/repo'), or `dtsdk animate ... --model DIR`")
+        model = DEFAULT_MODEL_DIR
+    return DiffusionTalker.from_pretrained(model), os.fspath(model)
+
+
+class Talker:
+    """Animate speech with a DiffusionTalker.
+
+    ``model``: checkpoint directory, Hub repo id, a ``DiffusionTalker``, or ``None`` for the packaged
+    default. ``identity``: the default speaker (a name, ``"auto"`` or ``None`` for generic motion);
+    ``sampler``/``steps``: default to the model's config. ``window_s``/``overlap_s``: long-audio
+    windows in seconds. ``max_duration_s``: longer audio is refused before it is decoded.
+    """
+
+    def __init__(self, model=None, identity=None, sampler: str | None = None, steps: int | None = None,
+                 device=None, *, window_s: float = 10.0, overlap_s: float = 1.0,
+                 max_duration_s: float = DEFAULT_MAX_DURATION_S):
+        self.device = resolve_device(device)
+        self.model, self.model_name = load_model(model)
+        self.model.to(self.device)
+        self.config = self.model.config
+        self.sampler = sampler or self.config.default_sampler
+        self.steps = int(steps or self.config.default_steps)
+        self.window_frames = max(1, round(window_s * self.config.fps))
+        self.overlap_frames = round(overlap_s * self.config.fps)
+        plan_windows(1, self.window_frames, self.overlap_frames)  # validate the window sizes now
+        self.max_duration_s = max_duration_s
+        self.identity = self._check_identity(identity)
+
+    @property
+    def identities(self) -> list[str]:
+        return list(self.config.identities)
+
+    def _check_identity(self, identity):
+        """Fail at once on an unknown name (the model's message lists the known ones)."""
+        if identity is None or identity == "auto":
+            return identity
+        self.model.identity_index(identity, 1, "cpu")
+        return identity
+
+    def load(self, audio, sr: int | None = None) -> np.ndarray:
+        """A path, bytes or an array (with ``sr``) -> mono float32 (S,) at the model's rate."""
+        from dtsdk.audio import load_audio
+
+        if isinstance(audio, torch.Tensor):
+            audio = audio.detach().cpu().numpy()
+        if isinstance(audio, np.ndarray):
+            if sr is None:
+                raise AudioError("audio array: an array carries no sample rate; pass sr=<Hz>, "
+                                 "e.g. talker.animate(samples, sr=16000)")
+            return load_audio(audio, sr=self.config.sample_rate, source_sr=sr, max_duration_s=self.max_duration_s)
+        if sr is not None:
+            raise AudioError(f"{_label(audio)}: sr= is only for arrays; a file's header gives its own rate")
+        return load_audio(audio, sr=self.config.sample_rate, max_duration_s=self.max_duration_s)
+
+    def animate(self, audio, sr: int | None = None, seed: int | None = None, num_samples: int = 1,
+                identity=..., rig: str | None = None):
+        """Speech -> Animation (or a list of ``num_samples`` Animations) at the model's fps and rig.
+
+        ``identity`` overrides the Talker's default for this call. ``seed`` makes the output
+        reproducible. ``rig`` retargets the result (e.g. ``"dtface"``). The frame count is
+        ``round(duration_s * fps)``. ``meta`` records identity (the matched one for ``"auto"``, with
+        ``identity_confidence``), seed, sampler, steps and the number of windows.
+        """
+        identity = self.identity if identity is ... else self._check_identity(identity)
+        if num_samples < 1:
+            raise DtsdkError(f"num_samples must be at least 1, got {num_samples}")
+        wave = self.load(audio, sr)  # (S,)
+        duration_s = len(wave) / self.config.sample_rate
+        num_frames = max(1, round(duration_s * self.config.fps))
+        if seed is None:  # drawn from torch's RNG, so torch.manual_seed still makes a run repeatable
+            seed = int(torch.randint(0, 2**62, (1,)).item())
+        wave_t = torch.from_numpy(wave)[None]  # (1, S)
+        index, confidence = self._identity_index(identity, wave_t, num_frames)
+        motion = self._sample_windows(wave_t, num_frames, index, seed, num_samples)  # (N, T, D)
+
+        from dtsdk.rigs import get_rig
+
+        model_rig = get_rig(self.config.rig)
+        names = model_rig.shape_names if len(model_rig.shape_names) == self.config.motion_dim else ()
+        meta = {"identity": None if index is None else self.config.identities[index],
+                "identity_confidence": confidence, "seed": seed, "sampler": self.sampler, "steps": self.steps,
+                "model": self.model_name, "windows": len(plan_windows(num_frames, self.window_frames,
+                                                                      self.overlap_frames))}
+        animations = []
+        for k in range(num_samples):
+            anim = Animation(motion[k], names, self.config.fps, model_rig.name, meta={**meta, "sample": k})
+            animations.append(anim.to_rig(rig) if rig else anim)
+        return animations[0] if num_samples == 1 else animations
+
+    # ---- internals -----------------------------------------------------------------------------
+    def _identity_index(self, identity, wave: torch.Tensor, num_frames: int) -> tuple[int | None, float | None]:
+        """Resolve the identity ONCE per clip, so every window of a long file speaks in the same style."""
+        if identity is None:
+            return None, None
+        if identity != "auto":
+            return int(self.model.identity_index(identity, 1, "cpu")[0]), None
+        samples = min(wave.shape[1], int(AUTO_MATCH_S * self.config.sample_rate))
+        frames = max(1, min(num_frames, round(samples / self.config.sample_rate * self.config.fps)))
+        with torch.no_grad(), self._autocast():
+            features = self.model.encoder(wave[:, :samples].to(self.device), frames)  # (1, T, D_audio)
+            index, probs = self.model.personalizer.match(features.float())
+        index = int(index[0])
+        return index, float(probs[0, index])
+
+    def _sample_windows(self, wave: torch.Tensor, num_frames: int, index: int | None, seed: int,
+                        num_samples: int) -> np.ndarray:
+        sr, fps = self.config.sample_rate, self.config.fps
+        stitchers = [Stitcher(num_frames, self.config.motion_dim) for _ in range(num_samples)]
+        identity = None if index is None else index
+        for window in plan_windows(num_frames, self.window_frames, self.overlap_frames):
+            a, b = round(window.start / fps * sr), round(window.end / fps * sr)
+            chunk = wave[:, a:b]  # (1, S_w); the last window may reach past the audio: pad with silence
+            if chunk.shape[1] < b - a:
+                chunk = torch.nn.functional.pad(chunk, (0, b - a - chunk.shape[1]))
+            # Per-window seed derived from the call seed: windows are reproducible and independent.
+            generator = torch.Generator(self.device).manual_seed(_window_seed(seed, window.index))
+            with self._autocast():
+                motion = self.model.sample(chunk.expand(num_samples, -1), window.num_frames, identity=identity,
+                                           sampler=self.sampler, steps=self.steps, generator=generator)
+            motion = motion.float().cpu().numpy()  # (N, W, D)
+            for k, stitcher in enumerate(stitchers):
+                stitcher.add(window.start, motion[k])
+            del motion  # the stitched arrays are all that is kept between windows
+        return np.stack([s.result() for s in stitchers])  # (N, T, D)
+
+    def _autocast(self):
+        """bf16 (or fp16 on GPUs without bf16) autocast on CUDA; plain fp32 on CPU."""
+        if self.device.type != "cuda":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+
+
+def _window_seed(seed: int, index: int) -> int:
+    return int(np.random.SeedSequence([seed % 2**63, index]).generate_state(1, np.uint64)[0] % 2**63)
+
+
+def _label(audio) -> str:
+    return os.fspath(audio) if isinstance(audio, (str, os.PathLike)) else type(audio).__name__

@@ -1,0 +1,220 @@
+"""``Talker`` and ``dtsdk animate`` on a tiny untrained checkpoint: shapes, seeds, identities, inputs,
+long-audio windows and stitching, bad inputs, and the CLI."""
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from dtsdk.cli import main
+from dtsdk.errors import AudioError, DtsdkError
+from dtsdk.inference import Stitcher, Talker, plan_windows
+from dtsdk.model import DenoiserConfig, DiffusionTalker, DiffusionTalkerConfig, PersonalizerConfig
+from dtsdk.rigs.arkit import ARKIT52
+
+SR = 16000
+TINY = dict(encoder_config={"dim": 16, "num_conv_layers": 1, "num_transformer_layers": 1, "num_heads": 2},
+            denoiser=DenoiserConfig(d_model=16, num_layers=1, num_heads=2, dropout=0.0),
+            personalizer=PersonalizerConfig(identity_dim=8, hidden_dim=16), diffusion_steps=50, default_steps=2)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("ckpt") / "tiny"
+    model = DiffusionTalker(DiffusionTalkerConfig(identities=["a", "b"], **TINY))
+    # FiLM starts at zero (identity has no effect before training); random values stand in for training.
+    for name, param in model.named_parameters():
+        if "film" in name:
+            torch.nn.init.normal_(param, std=0.1)
+    model.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def talker(checkpoint):
+    return Talker(checkpoint, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def speech():
+    """1.5 s of a vowel-ish buzz at 16 kHz, as an array, WAV bytes and a WAV file."""
+    t = np.arange(int(1.5 * SR)) / SR
+    wave = (0.2 * np.sin(2 * np.pi * 140 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    buffer = io.BytesIO()
+    sf.write(buffer, wave, SR, format="WAV", subtype="FLOAT")
+    return wave, buffer.getvalue()
+
+
+def test_animation_shape_fps_names_and_meta(talker, speech):
+    wave, _ = speech
+    anim = talker.animate(wave, sr=SR, seed=0)
+    assert anim.num_frames == round(1.5 * 30) and anim.fps == 30.0 and anim.weights.shape == (45, 52)
+    assert anim.names == tuple(ARKIT52) and anim.rig == "arkit52"
+    assert anim.meta["identity"] is None and anim.meta["seed"] == 0 and anim.meta["windows"] == 1
+    samples = talker.animate(wave, sr=SR, seed=0, num_samples=2)
+    assert len(samples) == 2 and not np.allclose(samples[0].weights, samples[1].weights)
+
+
+def test_seed_is_deterministic_and_seeds_differ(talker, speech):
+    wave, _ = speech
+    a, b = talker.animate(wave, sr=SR, seed=3), talker.animate(wave, sr=SR, seed=3)
+    c = talker.animate(wave, sr=SR, seed=4)
+    np.testing.assert_array_equal(a.weights, b.weights)
+    assert not np.allclose(a.weights, c.weights)
+
+
+def test_identity_name_none_and_auto(checkpoint, talker, speech):
+    wave, _ = speech
+    named = talker.animate(wave, sr=SR, seed=0, identity="b")
+    generic = talker.animate(wave, sr=SR, seed=0, identity=None)
+    auto = talker.animate(wave, sr=SR, seed=0, identity="auto")
+    assert named.meta["identity"] == "b" and named.meta["identity_confidence"] is None
+    assert generic.meta["identity"] is None and not np.allclose(named.weights, generic.weights)
+    assert auto.meta["identity"] in ("a", "b") and 0.5 <= auto.meta["identity_confidence"] <= 1.0
+    # "auto" picks one bank identity and then samples exactly as that name would.
+    np.testing.assert_array_equal(auto.weights, talker.animate(wave, sr=SR, seed=0, identity=auto.meta["identity"]).weights)
+    assert Talker(checkpoint, identity="a").animate(wave, sr=SR, seed=0).meta["identity"] == "a"
+    with pytest.raises(DtsdkError, match="unknown identity 'zed'.*knows: a, b"):
+        talker.animate(wave, sr=SR, identity="zed")
+    with pytest.raises(DtsdkError, match="knows: a, b"):
+        Talker(checkpoint, identity="zed")
+
+
+def test_path_bytes_and_array_inputs_agree(talker, speech, tmp_path):
+    wave, wav_bytes = speech
+    path = tmp_path / "speech.wav"
+    path.write_bytes(wav_bytes)
+    results = [talker.animate(x, sr=sr, seed=1).weights for x, sr in ((wave, SR), (wav_bytes, None), (path, None), (str(path), None))]
+    for other in results[1:]:
+        np.testing.assert_allclose(other, results[0], atol=1e-5)
+    # A 48 kHz array is resampled to the model's rate: same frame count.
+    wave48 = np.repeat(wave, 3)
+    assert talker.animate(wave48, sr=48000, seed=1).num_frames == 45
+
+
+def test_bad_inputs_give_one_line_errors(talker, speech, tmp_path):
+    wave, _ = speech
+    with pytest.raises(AudioError, match="pass sr="):
+        talker.animate(wave)
+    with pytest.raises(AudioError, match="sr= is only for arrays"):
+        talker.animate(b"RIFF", sr=SR)
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("hello, not a wave file")
+    with pytest.raises(AudioError, match="notes.wav"):
+        talker.animate(not_audio)
+    with pytest.raises(AudioError, match="file not found"):
+        talker.animate(tmp_path / "missing.wav")
+    short = Talker(talker.model, max_duration_s=1.0, device="cpu")
+    with pytest.raises(AudioError, match="max_duration_s=1"):
+        short.animate(wave, sr=SR)
+    silence = talker.animate(np.zeros(SR, np.float32), sr=SR, seed=0)  # valid: silence animates
+    assert silence.num_frames == 30 and np.isfinite(silence.weights).all()
+
+
+def test_default_model_missing_says_how_to_pass_one(monkeypatch, tmp_path):
+    import dtsdk.inference.talker as talker_module
+
+    monkeypatch.setattr(talker_module, "DEFAULT_MODEL_DIR", tmp_path / "models" / "default")
+    with pytest.raises(DtsdkError, match="no default model is installed yet.*--model DIR"):
+        Talker()
+
+
+def test_default_model_is_loaded_when_present(monkeypatch, checkpoint):
+    import dtsdk.inference.talker as talker_module
+
+    monkeypatch.setattr(talker_module, "DEFAULT_MODEL_DIR", checkpoint)
+    assert Talker().identities == ["a", "b"]
+
+
+def test_window_plan_for_25_seconds():
+    windows = plan_windows(750, window_frames=300, overlap_frames=30)  # 25 s at 30 fps, 10 s windows, 1 s overlap
+    assert [(w.start, w.end) for w in windows] == [(0, 300), (270, 570), (540, 750)]
+    assert len(plan_windows(300, 300, 30)) == 1 and len(plan_windows(301, 300, 30)) == 2
+    with pytest.raises(DtsdkError, match="overlap"):
+        plan_windows(750, 30, 30)
+
+
+def test_stitching_two_windows_has_no_seam_jump():
+    t = np.arange(200, dtype=np.float32)[:, None] / 30
+    first = np.sin(t)  # (120 frames used)
+    second = np.sin(t) + 0.3  # a different sample: offset by 0.3, a hard cut would jump by 0.3
+    stitcher = Stitcher(200, 1)
+    stitcher.add(0, first[:120])
+    stitcher.add(90, second[90:200])  # 30 frames overlap
+    out = stitcher.result()
+    jumps = np.abs(np.diff(out[:, 0]))
+    neighbour = np.abs(np.diff(first[:, 0])).max()
+    assert jumps.max() < 0.3 / 2 and jumps.max() < neighbour + 0.3 * np.pi / 2 / 30 + 1e-6
+    np.testing.assert_allclose(out[:90], first[:90])
+    np.testing.assert_allclose(out[120:], second[120:200])
+
+
+def test_long_audio_windows_are_stitched_without_jumps(talker):
+    # 25 s of noise-modulated tone: three windows whose seams must look like any other frame step.
+    rng = np.random.default_rng(0)
+    wave = (0.1 * rng.standard_normal(25 * SR)).astype(np.float32)
+    anim = talker.animate(wave, sr=SR, seed=0)
+    assert anim.num_frames == 750 and anim.meta["windows"] == 3
+    again = talker.animate(wave, sr=SR, seed=0)
+    np.testing.assert_array_equal(anim.weights, again.weights)
+    steps = np.abs(np.diff(anim.weights, axis=0)).max(axis=1)  # (T-1,) largest channel step per frame
+    seams = steps[[269, 270, 299, 300, 539, 540, 569, 570]]
+    assert seams.max() <= np.percentile(steps, 99.5)
+
+
+def test_ten_minutes_of_silence_animates_quickly(talker):
+    started = time.perf_counter()
+    anim = talker.animate(np.zeros(600 * SR, np.float32), sr=SR, seed=0, identity="auto")
+    assert anim.num_frames == 18000 and anim.meta["windows"] == 67
+    assert time.perf_counter() - started < 20
+
+
+def test_cli_writes_glb_csv_npz_gif_and_json(checkpoint, speech, tmp_path, capsys):
+    _, wav_bytes = speech
+    wav = tmp_path / "speech.wav"
+    wav.write_bytes(wav_bytes)
+    outs = [tmp_path / f"out.{ext}" for ext in ("glb", "csv", "npz", "gif")]
+    argv = ["animate", str(wav), "--model", str(checkpoint), "--identity", "auto", "--seed", "0", "--steps", "2",
+            "--device", "cpu", "--size", "32", "--json"]
+    for out in outs:
+        argv += ["-o", str(out)]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["frames"] == 45 and summary["fps"] == 30.0 and summary["identity"] in ("a", "b")
+    assert summary["outputs"] == [str(o) for o in outs] and all(o.stat().st_size > 0 for o in outs)
+    from dtsdk.animation import Animation
+
+    np.testing.assert_allclose(Animation.load(outs[2]).weights,
+                               Talker(checkpoint).animate(wav, seed=0, identity="auto").weights, atol=1e-6)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--identity", "zed"], "unknown identity 'zed'"),
+    (["-o", "out.xyz"], "unknown animation file extension"),
+    (["--device", "tpu"], "device"),
+])
+def test_cli_errors_are_one_line_exit_2(checkpoint, speech, tmp_path, capsys, extra, message):
+    _, wav_bytes = speech
+    wav = tmp_path / "speech.wav"
+    wav.write_bytes(wav_bytes)
+    code = main(["animate", str(wav), "-o", str(tmp_path / "a.npz"), "--model", str(checkpoint), *extra])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and "\n" not in err
+
+
+def test_cli_missing_audio_and_missing_default_model(monkeypatch, speech, tmp_path, capsys):
+    import dtsdk.inference.talker as talker_module
+
+    assert main(["animate", str(tmp_path / "nope.wav"), "-o", str(tmp_path / "a.npz")]) == 2
+    assert "nope.wav" in capsys.readouterr().err
+    monkeypatch.setattr(talker_module, "DEFAULT_MODEL_DIR", tmp_path / "models" / "default")
+    wav = tmp_path / "speech.wav"
+    wav.write_bytes(speech[1])
+    assert main(["animate", str(wav), "-o", str(tmp_path / "a.npz")]) == 2
+    assert "no default model is installed yet" in capsys.readouterr().err
