@@ -172,7 +172,7 @@ def test_ten_minutes_of_silence_animates_quickly(talker):
     started = time.perf_counter()
     anim = talker.animate(np.zeros(600 * SR, np.float32), sr=SR, seed=0, identity="auto")
     assert anim.num_frames == 18000 and anim.meta["windows"] == 67
-    assert time.perf_counter() - started < 20
+    assert time.perf_counter() - started < 60  # ~1 s here; generous for a loaded CI machine
 
 
 def test_cli_writes_glb_csv_npz_gif_and_json(checkpoint, speech, tmp_path, capsys):
