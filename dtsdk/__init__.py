@@ -17,6 +17,15 @@ from dtsdk.plugins import hookimpl  # noqa: E402
 from dtsdk.rigs import ARKIT52, Rig, get_rig  # noqa: E402
 
 
+def __getattr__(name):
+    # Talker pulls in the model code; import it only when asked for (keeps `import dtsdk` light).
+    if name == "Talker":
+        from dtsdk.inference import Talker
+
+        return Talker
+    raise AttributeError(f"module 'dtsdk' has no attribute {name!r}")
+
+
 def load_audio(source, sr=None, **kwargs):
     """Load audio from a path, bytes or array as mono float32 at ``sr`` Hz (see :func:`dtsdk.audio.load_audio`)."""
     from dtsdk.audio.io import load_audio as _load
@@ -24,4 +33,4 @@ def load_audio(source, sr=None, **kwargs):
     return _load(source, sr=sr, **kwargs)
 
 
-__all__ = ["__version__", "Animation", "Rig", "get_rig", "ARKIT52", "DtsdkError", "hookimpl", "load_audio"]
+__all__ = ["__version__", "Animation", "Talker", "Rig", "get_rig", "ARKIT52", "DtsdkError", "hookimpl", "load_audio"]
