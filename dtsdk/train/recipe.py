@@ -1,0 +1,97 @@
+"""Training recipes: plain YAML read into a dataclass, every field checked with a message naming the file.
+
+Same pattern as :mod:`dtsdk.corpus.recipe`. Relative ``corpus`` and ``output`` paths are taken from
+the current directory (recipes are run from the repository root).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+import yaml
+
+from dtsdk.errors import DtsdkError
+
+
+@dataclass
+class TrainRecipe:
+    name: str = "dtsdk-teacher"
+    corpus: str = "data/corpus"  # a folder built by `dtsdk corpus build`
+    output: str = "runs/teacher"
+    model: dict = field(default_factory=dict)  # DiffusionTalkerConfig overrides, nested (denoiser: {d_model: 64})
+    window_s: float = 2.0  # training crop length in seconds
+    batch_size: int = 8  # per process; the global batch is batch_size * world size
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    steps: int = 2000  # optimizer steps
+    warmup_steps: int = 100  # linear warmup, then cosine decay to 0 at `steps`
+    grad_clip: float = 1.0  # max global grad norm; 0 disables clipping
+    seed: int = 0
+    checkpoint_every: int = 500  # steps; 0: only the final model
+    log_every: int = 10
+    num_workers: int = 0  # DataLoader worker processes
+    device: str = "auto"  # auto: cuda when available, else cpu
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> "TrainRecipe":
+        where = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                raw = yaml.safe_load(f) or {}
+        except FileNotFoundError:
+            raise DtsdkError(f"{where}: no such recipe file") from None
+        except yaml.YAMLError as exc:
+            raise DtsdkError(f"{where}: not valid YAML ({' '.join(str(exc).split())})") from None
+        if not isinstance(raw, dict):
+            raise DtsdkError(f"{where}: a training recipe must be a mapping of settings")
+        raw = raw.get("train", raw)
+        if not isinstance(raw, dict):
+            raise DtsdkError(f"{where}: 'train' must be a mapping of settings")
+        return cls.from_dict(raw, where)
+
+    @classmethod
+    def from_dict(cls, raw: dict, where: str = "<recipe>") -> "TrainRecipe":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise DtsdkError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        recipe = cls(**raw)
+        recipe.validate(where)
+        return recipe
+
+    def model_config(self, identities: list[str], fps: float):
+        """The DiffusionTalkerConfig: recipe overrides plus what the corpus decides (speakers, fps)."""
+        from dtsdk.model.config import DiffusionTalkerConfig
+
+        return DiffusionTalkerConfig.from_dict({**self.model, "identities": list(identities), "fps": float(fps)})
+
+    def validate(self, where: str = "<recipe>") -> None:
+        checks = [
+            (isinstance(self.model, dict), "model must be a mapping of DiffusionTalkerConfig fields"),
+            (self.window_s > 0, "window_s must be positive"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.lr > 0, "lr must be positive"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (self.steps >= 1, "steps must be >= 1"),
+            (0 <= self.warmup_steps < self.steps, "warmup_steps must be in [0, steps)"),
+            (self.grad_clip >= 0, "grad_clip must be >= 0 (0 disables clipping)"),
+            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
+            (self.log_every >= 1, "log_every must be >= 1"),
+            (self.num_workers >= 0, "num_workers must be >= 0"),
+            (self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda"),
+             "device must be auto, cpu, cuda or cuda:N"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise DtsdkError(f"{where}: {message}")
+        for fixed in ("identities", "fps"):
+            if fixed in self.model:
+                raise DtsdkError(f"{where}: model.{fixed} comes from the corpus; remove it from the recipe")
+        try:  # typos in the nested model overrides surface now, not after the corpus loads
+            self.model_config(["_"], 30.0)
+        except (ValueError, TypeError) as exc:
+            raise DtsdkError(f"{where}: model: {exc}") from None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

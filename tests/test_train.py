@@ -1,0 +1,120 @@
+"""Training: loss falls, checkpoint layout, exact resume, DDP on 2 gloo processes, recipe errors."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from dtsdk.errors import DtsdkError
+from dtsdk.train import TrainRecipe, train
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_MODEL = {"denoiser": {"d_model": 32, "num_layers": 1, "num_heads": 2, "dropout": 0.0},
+              "personalizer": {"identity_dim": 16, "hidden_dim": 32}}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from dtsdk.corpus.build import build_corpus
+    from dtsdk.corpus.recipe import CorpusRecipe
+
+    out = tmp_path_factory.mktemp("train") / "corpus"
+    build_corpus(CorpusRecipe.from_yaml(REPO / "recipes" / "corpus-tiny.yaml"), out)
+    return out
+
+
+def tiny_recipe(corpus, **overrides) -> TrainRecipe:
+    settings = dict(corpus=str(corpus), model=TINY_MODEL, window_s=1.0, batch_size=4, lr=3e-3, steps=20,
+                    warmup_steps=2, checkpoint_every=10, log_every=1, seed=0, device="cpu")
+    settings.update(overrides)
+    return TrainRecipe(**settings)
+
+
+def losses(out: Path) -> list[float]:
+    return [json.loads(line)["loss"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_loss_falls(corpus, tmp_path):
+    summary = train(tiny_recipe(corpus, steps=40, checkpoint_every=0), output=tmp_path)
+    trajectory = losses(tmp_path)
+    assert summary["steps"] == 40 and len(trajectory) == 40
+    first, last = sum(trajectory[:8]) / 8, sum(trajectory[-8:]) / 8
+    assert last < 0.85 * first, (first, last)
+    assert summary["test_loss"] is not None and summary["test_loss"] == summary["test_loss"]  # finite, not NaN
+
+
+def test_checkpoint_layout_and_exact_resume(corpus, tmp_path):
+    from dtsdk.model import DiffusionTalker
+
+    full = train(tiny_recipe(corpus), output=tmp_path / "full")
+    ckpt = tmp_path / "full" / "checkpoint-10"
+    for name in ("config.json", "model.safetensors", "README.md", "trainer_state.safetensors", "trainer_state.json"):
+        assert (ckpt / name).is_file(), name
+    assert not any(p.suffix in (".pt", ".bin", ".pkl") for p in ckpt.iterdir())  # no pickles
+    assert json.loads((ckpt / "trainer_state.json").read_text())["step"] == 10
+    model = DiffusionTalker.from_pretrained(tmp_path / "full" / "final")
+    assert model.config.identities == ["t01", "t02", "t03"] and model.config.denoiser.d_model == 32
+    assert float(model.motion_std.min()) > 0 and not torch.allclose(model.motion_mean, torch.zeros(52))
+
+    resumed = train(tiny_recipe(corpus), output=tmp_path / "resumed", resume=ckpt)
+    assert resumed["steps_this_run"] == 10
+    assert losses(tmp_path / "resumed") == losses(tmp_path / "full")[10:]  # bit-identical trajectory
+    assert resumed["weights_sha256_per_rank"] == full["weights_sha256_per_rank"]
+
+
+def test_ddp_two_gloo_processes(corpus, tmp_path):
+    recipe = tmp_path / "ddp.yaml"
+    import yaml
+
+    recipe.write_text(yaml.safe_dump({"train": {**tiny_recipe(corpus, steps=6, checkpoint_every=3).to_dict(),
+                                                "output": str(tmp_path / "out")}}))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          "--master_addr=127.0.0.1", f"--master_port={port}", "-m", "dtsdk", "train", str(recipe),
+                          "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads(run.stdout)  # only rank 0 prints: one JSON document
+    assert summary["world_size"] == 2
+    digests = summary["weights_sha256_per_rank"]
+    assert len(digests) == 2 and digests[0] == digests[1]  # same final weights on both ranks
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("checkpoint")) == ["checkpoint-3", "checkpoint-6"]
+    assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
+    assert (out / "final" / "model.safetensors").is_file()
+
+
+def test_bad_recipes(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  stepz: 10\n")
+    with pytest.raises(DtsdkError, match=r"bad\.yaml: unknown setting\(s\) stepz"):
+        TrainRecipe.from_yaml(bad)
+    bad.write_text("train:\n  model: {denoiser: {d_modl: 8}}\n")
+    with pytest.raises(DtsdkError, match=r"bad\.yaml: model: .*d_modl"):
+        TrainRecipe.from_yaml(bad)
+    bad.write_text("train:\n  steps: 10\n  warmup_steps: 10\n")
+    with pytest.raises(DtsdkError, match="bad.yaml: warmup_steps"):
+        TrainRecipe.from_yaml(bad)
+    bad.write_text("train: [1, 2\n")
+    with pytest.raises(DtsdkError, match="not valid YAML"):
+        TrainRecipe.from_yaml(bad)
+    with pytest.raises(DtsdkError, match="no such recipe file"):
+        TrainRecipe.from_yaml(tmp_path / "missing.yaml")
+    for name in ("teacher.yaml", "teacher-tiny.yaml"):
+        TrainRecipe.from_yaml(REPO / "recipes" / name)  # the shipped recipes are valid
+
+
+def test_cli_errors_on_missing_corpus(tmp_path):
+    from dtsdk.cli import main
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"train:\n  corpus: {tmp_path / 'nope'}\n  steps: 2\n  warmup_steps: 0\n")
+    assert main(["train", str(recipe), "-o", str(tmp_path / "out")]) == 2
