@@ -67,6 +67,11 @@ def test_checkpoint_layout_and_exact_resume(corpus, tmp_path):
     assert losses(tmp_path / "resumed") == losses(tmp_path / "full")[10:]  # bit-identical trajectory
     assert resumed["weights_sha256_per_rank"] == full["weights_sha256_per_rank"]
 
+    # resuming into the run's own folder rewrites the steps after the checkpoint instead of duplicating them
+    train(tiny_recipe(corpus), output=tmp_path / "full", resume=ckpt)
+    assert [json.loads(line)["step"] for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()] \
+        == list(range(1, 21))
+
 
 def test_ddp_two_gloo_processes(corpus, tmp_path):
     recipe = tmp_path / "ddp.yaml"

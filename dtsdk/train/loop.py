@@ -103,6 +103,12 @@ def _seed_step(seed: int, step: int, rank: int, generator: torch.Generator) -> N
     generator.manual_seed(value)  # diffusion t, noise, identity dropout
 
 
+def _drop_rows_after(path: Path, step: int) -> None:
+    if path.is_file():
+        rows = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        path.write_text("".join(row + "\n" for row in rows))
+
+
 def _to(batch: dict, device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
@@ -186,6 +192,8 @@ def train(recipe: TrainRecipe, output: str | None = None, resume: str | None = N
         if world.is_main:
             out.mkdir(parents=True, exist_ok=True)
             (out / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n")
+        if world.is_main and resume:
+            _drop_rows_after(out / "metrics.jsonl", step)  # resuming into the same OUT: no duplicate steps
         metrics = open(out / "metrics.jsonl", "a", encoding="utf-8") if world.is_main else None
         extra = {"recipe": recipe.to_dict(), "world_size": world.size}
 
