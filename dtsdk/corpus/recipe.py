@@ -5,7 +5,6 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-import yaml
 
 from dtsdk.errors import DtsdkError
 
@@ -31,18 +30,9 @@ class CorpusRecipe:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> "CorpusRecipe":
-        where = os.fspath(path)
-        try:
-            with open(path, encoding="utf-8") as f:
-                raw = yaml.safe_load(f) or {}
-        except FileNotFoundError:
-            raise DtsdkError(f"{where}: no such recipe file") from None
-        except yaml.YAMLError as exc:
-            raise DtsdkError(f"{where}: not valid YAML ({' '.join(str(exc).split())})") from None
-        if not isinstance(raw, dict):
-            raise DtsdkError(f"{where}: a corpus recipe must be a mapping of settings")
-        raw = raw.get("corpus", raw)
-        return cls.from_dict(raw, where)
+        from dtsdk.recipes import read_recipe_section
+
+        return cls.from_dict(read_recipe_section(path, "corpus", "corpus"), os.fspath(path))
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "<recipe>") -> "CorpusRecipe":
