@@ -13,3 +13,4 @@ def register_commands(subparsers):
     corpus_cmd.add(subparsers)
     import dtsdk.cli.animate_cmd; dtsdk.cli.animate_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
     import dtsdk.cli.train_cmd; dtsdk.cli.train_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
+    import dtsdk.cli.eval_cmd; dtsdk.cli.eval_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)

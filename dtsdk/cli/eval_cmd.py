@@ -1,0 +1,36 @@
+"""``dtsdk eval MODEL --corpus DIR [--split test] [-o results.json]``: thin over
+:func:`dtsdk.eval.harness.evaluate_model`; ``--json`` prints the full result."""
+from __future__ import annotations
+
+import json
+import logging
+
+log = logging.getLogger("dtsdk.eval")
+
+
+def add(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="score a model on a corpus split (LVE, MVE, FDD, diversity, identity)")
+    p.add_argument("model", help="checkpoint directory or Hub repo id")
+    p.add_argument("--corpus", required=True, help="corpus folder built by `dtsdk corpus build`")
+    p.add_argument("--split", default="test", help="test (training speakers, unseen sentences) or heldout_test")
+    p.add_argument("--samples", type=int, default=2, help="samples (seeds) per clip for diversity (default 2)")
+    p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
+    p.add_argument("--limit", type=int, help="evaluate only the first N clips of the split")
+    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("-o", "--output", help="write the results JSON here (atomically)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from dtsdk.eval.harness import evaluate_model, results_table
+    from dtsdk.io.atomic import atomic_open
+
+    results = evaluate_model(args.model, args.corpus, split=args.split, num_samples=args.samples, steps=args.steps,
+                             limit=args.limit, seed=args.seed, device=args.device)
+    if args.output:
+        with atomic_open(args.output, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=2)
+        log.info("wrote %s", args.output)
+    log.info("%s", "\n" + results_table(results))
+    return results
