@@ -127,3 +127,18 @@ def test_recipe_errors_name_the_file(tmp_path):
     bad.write_text("corpus: [1, 2\n")
     with pytest.raises(DtsdkError, match="not valid YAML"):
         CorpusRecipe.from_yaml(bad)
+
+
+def test_builds_from_a_main_that_is_not_a_file(tmp_path):
+    """`python -` (a heredoc) used to make every spawned worker die and the pool respawn forever."""
+    import subprocess
+    import sys
+
+    script = (f"from dtsdk.corpus.build import build_corpus\n"
+              f"from dtsdk.corpus.recipe import CorpusRecipe\n"
+              f"r = CorpusRecipe.from_dict({{**CorpusRecipe.from_yaml({str(RECIPES / 'corpus-tiny.yaml')!r}).to_dict(),"
+              f" 'train_speakers': 2, 'heldout_speakers': 0}})\n"
+              f"print(build_corpus(r, {str(tmp_path / 'c')!r})['speakers'])\n")
+    out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "2"

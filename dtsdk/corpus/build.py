@@ -8,10 +8,12 @@ leaves no half-written corpus.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing as mp
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -81,6 +83,26 @@ def _speak_speaker(job: dict) -> dict:
     return {"speaker": job["speaker"], "clips": clips}
 
 
+@contextlib.contextmanager
+def _spawnable_main():
+    """Let spawned workers start when the parent's main module is not a file.
+
+    spawn re-runs the parent's main file in every worker; when it is not a file (``python -`` with
+    a heredoc, some embedded interpreters) each worker dies on start and the pool respawns them
+    forever. Hiding that non-file path while the pool runs makes the workers skip the re-run.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or os.path.isfile(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
 def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: bool = False, progress=None) -> dict:
     """Build the corpus the recipe describes into ``output``; returns a summary dict."""
     from dtsdk import __version__
@@ -108,7 +130,7 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
                          "order": plan.sentence_order, "minutes": plan.minutes, "counts": plan.counts,
                          "dir": str(tmp / "speakers" / plan.speaker)})
         results = []
-        with mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
+        with _spawnable_main(), mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
             for result in pool.imap_unordered(_speak_speaker, jobs):
                 results.append(result)
                 if progress:
