@@ -117,6 +117,10 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
             self._cache[index] = arrays
         return arrays
 
+    def clip_motion(self, index: int) -> np.ndarray:
+        """The whole motion of clip ``index`` at the dataset fps, ``(T, D)`` (e.g. for normalisation stats)."""
+        return self._arrays(index)[1]
+
     def __getitem__(self, index: int) -> dict:
         audio, motion = self._arrays(index)
         n_frames = motion.shape[0]

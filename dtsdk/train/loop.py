@@ -57,7 +57,7 @@ def training_speakers(manifest: dict) -> list[str]:
 
 def motion_stats(dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and std (D,) over every frame of the dataset's clips (float64 sums)."""
-    frames = np.concatenate([dataset._arrays(i)[1] for i in range(len(dataset))])  # (N, D); fills its cache too
+    frames = np.concatenate([dataset.clip_motion(i) for i in range(len(dataset))])  # (N, D); fills its cache too
     return torch.from_numpy(frames.mean(0)).float(), torch.from_numpy(frames.std(0)).float()
 
 
