@@ -54,7 +54,7 @@ def test_keys_units_and_ranges(results):
     assert results["num_clips"] == 3 and results["split"] == "test" and results["num_samples"] == 2
     assert results["steps"] == 2 and results["seconds"] >= 0 and results["num_frames"] > 0
     systems = results["systems"]
-    assert set(systems) == {"identity", "auto", "static_mean_face"}
+    assert set(systems) == {"identity", "auto", "generic", "static_mean_face"}
     for name, metrics in systems.items():
         for key in METRIC_KEYS:
             assert key in metrics, (name, key)
@@ -69,7 +69,8 @@ def test_keys_units_and_ranges(results):
 
 def test_diversity_retrieval_and_static_floor(results):
     systems = results["systems"]
-    assert systems["identity"]["diversity_mm"] > 0 and systems["auto"]["diversity_mm"] > 0  # seeds differ
+    for name in ("identity", "auto", "generic"):
+        assert systems[name]["diversity_mm"] > 0, name  # seeds differ
     assert systems["static_mean_face"]["diversity_mm"] == 0.0
     assert 0.0 <= systems["auto"]["identity_top1"] <= 1.0
     assert systems["auto"]["num_retrieval_queries"] == 3
@@ -79,7 +80,41 @@ def test_results_table(results):
     from dtsdk.eval.harness import results_table
 
     table = results_table(results)
-    assert table.count("\n") == 5 and "LVE max-L2 (mm)" in table and "| static_mean_face |" in table
+    assert table.count("\n") == 6 and "LVE max-L2 (mm)" in table and "| static_mean_face |" in table
+
+
+def _tiny_variant(corpus, directory, **overrides):
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.model import DenoiserConfig, DiffusionTalker, DiffusionTalkerConfig, PersonalizerConfig
+
+    speakers = sorted({c["speaker"] for c in read_manifest(corpus)["clips"] if c["split"] == "train"})
+    torch.manual_seed(1)
+    model = DiffusionTalker(DiffusionTalkerConfig(
+        identities=speakers, denoiser=DenoiserConfig(d_model=16, num_layers=1, num_heads=2, dropout=0.0),
+        personalizer=PersonalizerConfig(identity_dim=8, hidden_dim=16), **{**TINY, **overrides}))
+    model.save_pretrained(directory)
+    return directory
+
+
+def test_regression_baseline_is_deterministic(corpus, tmp_path):
+    from dtsdk.eval.harness import evaluate_model
+
+    model = _tiny_variant(corpus, tmp_path / "regression", objective="regression")
+    results = evaluate_model(model, corpus, num_samples=2, limit=2, device="cpu", systems=["identity"])
+    assert list(results["systems"]) == ["identity"]
+    assert results["objective"] == "regression" and results["sampler"] == "regression" and results["steps"] == 1
+    assert results["systems"]["identity"]["diversity_mm"] == 0.0  # seeds cannot change a regression
+
+
+def test_generic_model_scores_only_generic(corpus, tmp_path):
+    from dtsdk.errors import DtsdkError
+    from dtsdk.eval.harness import evaluate_model
+
+    model = _tiny_variant(corpus, tmp_path / "generic", identity_dropout=1.0)
+    results = evaluate_model(model, corpus, num_samples=1, steps=2, limit=1, device="cpu")
+    assert set(results["systems"]) == {"generic", "static_mean_face"}
+    with pytest.raises(DtsdkError, match="cannot be scored for this model"):
+        evaluate_model(model, corpus, num_samples=1, steps=2, limit=1, device="cpu", systems=["identity"])
 
 
 def test_cli_writes_json(checkpoint, corpus, tmp_path, capsys):
@@ -90,6 +125,13 @@ def test_cli_writes_json(checkpoint, corpus, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     written = json.loads(out.read_text())
     assert written["num_clips"] == 1 and printed["systems"].keys() == written["systems"].keys()
+
+
+def test_cli_systems_subset(checkpoint, corpus, capsys):
+    argv = ["eval", str(checkpoint), "--corpus", str(corpus), "--limit", "1", "--samples", "1", "--steps", "2",
+            "--device", "cpu", "--systems", "generic,static_mean_face", "--json"]
+    assert main(argv) == 0
+    assert list(json.loads(capsys.readouterr().out)["systems"]) == ["generic", "static_mean_face"]
 
 
 @pytest.mark.parametrize("extra, message", [(["--split", "train"], "unknown evaluation split 'train'"),

@@ -18,6 +18,8 @@ def add(subparsers) -> None:
     p.add_argument("--limit", type=int, help="evaluate only the first N clips of the split")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--systems", help="comma-separated subset of identity,auto,generic,static_mean_face "
+                                     "(default: all the model supports)")
     p.add_argument("-o", "--output", help="write the results JSON here (atomically)")
     p.set_defaults(func=run)
 
@@ -27,7 +29,8 @@ def run(args):
     from dtsdk.io.atomic import atomic_open
 
     results = evaluate_model(args.model, args.corpus, split=args.split, num_samples=args.samples, steps=args.steps,
-                             limit=args.limit, seed=args.seed, device=args.device)
+                             limit=args.limit, seed=args.seed, device=args.device,
+                             systems=args.systems.split(",") if args.systems else None)
     if args.output:
         with atomic_open(args.output, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)

@@ -6,8 +6,11 @@ Systems scored on the same clips (definitions and units: ``docs/metrics.md``):
   model knows; absent for held-out speakers);
 - ``auto``: the identity matched from the audio, as a user with an unknown voice gets it; its
   ``identity_top1`` is the retrieval accuracy against the true speaker (known speakers only);
+- ``generic``: the null identity (``identity=None``): what identity conditioning is compared with;
 - ``static_mean_face``: the mean ARKit pose of the training split repeated, a floor every table
   needs (it scores diversity 0 and FDD = the ground truth's own upper-face dynamics).
+
+A model trained without identities (``identity_dropout: 1.0``) is scored as ``generic`` only.
 """
 from __future__ import annotations
 
@@ -77,15 +80,25 @@ class _System:
         return out
 
 
+SYSTEMS = ("identity", "auto", "generic", "static_mean_face")
+
+
+def default_systems(model) -> tuple[str, ...]:
+    """Every system a model can be scored as (a generic model has no identities to use)."""
+    return ("generic", "static_mean_face") if model.is_generic else SYSTEMS
+
+
 def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, steps: int | None = None,
-                   limit: int | None = None, seed: int = 0, device=None) -> dict:
+                   limit: int | None = None, seed: int = 0, device=None, systems=None) -> dict:
     """Score ``model`` (checkpoint dir, Hub id or DiffusionTalker) on ``split`` of ``corpus``.
 
     Each clip is animated ``num_samples`` times with seeds ``seed, seed+1, ...`` (sample 0 is scored,
-    all of them give the sample diversity). Returns a JSON-able dict; every metric key carries its
-    unit (``_mm``, ``_mm2``); unitless numbers are counts, accuracies in [0, 1] or ARKit weight units.
+    all of them give the sample diversity). ``systems``: a subset of :data:`SYSTEMS` (default: all
+    the model supports). Returns a JSON-able dict; every metric key carries its unit (``_mm``,
+    ``_mm2``); unitless numbers are counts, accuracies in [0, 1] or ARKit weight units.
     """
     from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.eval import identity_retrieval_top1
     from dtsdk.inference import Talker
 
     if split not in EVAL_SPLITS:
@@ -99,36 +112,45 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     manifest = read_manifest(root)
     clips = _clips(manifest, split, limit)
     talker = Talker(model, steps=steps, device=device)
+    systems = tuple(systems or default_systems(talker.model))
+    unknown = [name for name in systems if name not in default_systems(talker.model)]
+    if unknown:
+        raise DtsdkError(f"system(s) {', '.join(unknown)} cannot be scored for this model; "
+                         f"choose from {', '.join(default_systems(talker.model))}")
     known = set(talker.identities)
-    mean_pose = mean_training_pose(root, manifest)
+    mean_pose = mean_training_pose(root, manifest) if "static_mean_face" in systems else None
 
-    own, auto, static = _System(), _System(), _System()
+    scored = {name: _System() for name in systems}
     retrieved, truth = [], []
     for clip in clips:
         gt, wav, speaker = _weights(root, clip), os.fspath(root / clip["wav"]), clip["speaker"]
         seeds = [seed + k for k in range(num_samples)]
-        if speaker in known:
-            own.add([talker.animate(wav, seed=s, identity=speaker).arkit_weights() for s in seeds], gt, speaker)
-        runs = [talker.animate(wav, seed=s, identity="auto") for s in seeds]
-        auto.add([a.arkit_weights() for a in runs], gt, speaker)
-        if speaker in known:  # retrieval is only defined against identities the model has
-            retrieved.append(talker.identities.index(runs[0].meta["identity"]))
-            truth.append(talker.identities.index(speaker))
-        still = np.repeat(mean_pose[None], len(gt), axis=0)
-        static.add([still] * num_samples, gt, speaker)  # identical samples: diversity 0 by construction
+        if "identity" in scored and speaker in known:
+            scored["identity"].add([talker.animate(wav, seed=s, identity=speaker).arkit_weights() for s in seeds],
+                                   gt, speaker)
+        if "auto" in scored:
+            runs = [talker.animate(wav, seed=s, identity="auto") for s in seeds]
+            scored["auto"].add([a.arkit_weights() for a in runs], gt, speaker)
+            if speaker in known:  # retrieval is only defined against identities the model has
+                retrieved.append(talker.identities.index(runs[0].meta["identity"]))
+                truth.append(talker.identities.index(speaker))
+        if "generic" in scored:
+            scored["generic"].add([talker.animate(wav, seed=s, identity=None).arkit_weights() for s in seeds],
+                                  gt, speaker)
+        if "static_mean_face" in scored:
+            still = np.repeat(mean_pose[None], len(gt), axis=0)
+            scored["static_mean_face"].add([still] * num_samples, gt, speaker)  # diversity 0 by construction
 
-    from dtsdk.eval import identity_retrieval_top1
-
-    systems = {"identity": own.result() if own.pairs else None, "auto": auto.result(),
-               "static_mean_face": static.result()}
-    systems["auto"]["identity_top1"] = identity_retrieval_top1(retrieved, truth) if truth else None
-    systems["auto"]["num_retrieval_queries"] = len(truth)
+    results = {name: system.result() if system.pairs else None for name, system in scored.items()}
+    if "auto" in results:
+        results["auto"]["identity_top1"] = identity_retrieval_top1(retrieved, truth) if truth else None
+        results["auto"]["num_retrieval_queries"] = len(truth)
     return {
-        "model": talker.model_name, "corpus": os.fspath(root), "split": split, "rig": RIG,
-        "num_clips": len(clips), "num_frames": systems["auto"]["num_frames"],
+        "model": talker.model_name, "objective": talker.config.objective, "corpus": os.fspath(root), "split": split,
+        "rig": RIG, "num_clips": len(clips), "num_frames": int(sum(len(_weights(root, c)) for c in clips)),
         "speakers": sorted({c["speaker"] for c in clips}), "model_identities": talker.identities,
         "num_samples": num_samples, "steps": talker.steps, "sampler": talker.sampler, "seed": seed,
-        "systems": systems, "seconds": round(time.perf_counter() - started, 3),
+        "systems": results, "seconds": round(time.perf_counter() - started, 3),
     }
 
 
@@ -141,13 +163,16 @@ TABLE_COLUMNS = (("LVE max-L2 (mm)", "lve_max_l2_mm"), ("LVE max-sq (mm²)", "lv
 
 def results_table(results: dict) -> str:
     """A markdown table (one row per system) of :func:`evaluate_model`'s result, for benchmark docs."""
+    return comparison_table([(name, metrics) for name, metrics in results["systems"].items()])
+
+
+def comparison_table(rows) -> str:
+    """A markdown table from ``[(row label, metrics dict or None), ...]``; ``None`` rows are skipped."""
     header = "| system | " + " | ".join(h for h, _ in TABLE_COLUMNS) + " |"
     lines = [header, "|" + "---|" * (len(TABLE_COLUMNS) + 1)]
-    for name, metrics in results["systems"].items():
-        if metrics is None:
-            continue
-        cells = [_cell(metrics.get(key)) for _, key in TABLE_COLUMNS]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for label, metrics in rows:
+        if metrics is not None:
+            lines.append(f"| {label} | " + " | ".join(_cell(metrics.get(key)) for _, key in TABLE_COLUMNS) + " |")
     return "\n".join(lines) + "\n"
 
 

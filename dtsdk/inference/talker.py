@@ -70,6 +70,8 @@ class Talker:
         self.model, self.model_name = load_model(model)
         self.model.to(self.device)
         self.config = self.model.config
+        if self.model.is_regression:  # the deterministic baseline has no sampler and one "step"
+            sampler, steps = "regression", 1
         self.sampler = sampler or self.config.default_sampler
         self.steps = int(steps or self.config.default_steps)
         self.window_frames = max(1, round(window_s * self.config.fps))
@@ -84,9 +86,11 @@ class Talker:
 
     def _check_identity(self, identity):
         """Fail at once on an unknown name (the model's message lists the known ones)."""
-        if identity is None or identity == "auto":
+        if identity is None:
             return identity
-        self.model.identity_index(identity, 1, "cpu")
+        if identity == "auto" and not self.model.is_generic:
+            return identity
+        self.model.identity_index(identity, 1, "cpu")  # raises for unknown names and generic models
         return identity
 
     def load(self, audio, sr: int | None = None) -> np.ndarray:

@@ -33,6 +33,10 @@ class DiffusionTalkerConfig:
     fps: float = 30.0
     sample_rate: int = 16000
     identities: list = field(default_factory=list)  # training speaker names; index = identity id
+    # "diffusion": the DiffusionTalker teacher. "regression": the deterministic baseline on the SAME
+    # backbone (the denoiser sees an all-zero motion input at step 0 and regresses the motion
+    # directly, like FaceFormer but not autoregressive); it ignores samplers, steps and seeds.
+    objective: str = "diffusion"
     diffusion_steps: int = 500
     schedule: str = "cosine"
     identity_dropout: float = 0.1  # probability of training a clip with the null identity

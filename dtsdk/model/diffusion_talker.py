@@ -24,6 +24,9 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * weights).sum() / (weights.sum() * values.shape[-1]).clamp(min=1)
 
 
+OBJECTIVES = ("diffusion", "regression")
+
+
 class DiffusionTalker(nn.Module):
     def __init__(self, config: DiffusionTalkerConfig | None = None):
         super().__init__()
@@ -43,6 +46,8 @@ class DiffusionTalker(nn.Module):
             self.schedule = NoiseSchedule.linear(config.diffusion_steps)
         else:
             raise DtsdkError(f"unknown noise schedule '{config.schedule}'; choose cosine or linear")
+        if config.objective not in OBJECTIVES:
+            raise DtsdkError(f"unknown objective '{config.objective}'; choose {' or '.join(OBJECTIVES)}")
         self.register_buffer("motion_mean", torch.zeros(config.motion_dim))
         self.register_buffer("motion_std", torch.ones(config.motion_dim))
 
@@ -56,6 +61,9 @@ class DiffusionTalker(nn.Module):
         """A name, an int, a (B,) tensor, or None (generic) -> (B,) long index or None."""
         if identity is None:
             return None
+        if self.is_generic:
+            raise DtsdkError(f"this model was trained without identities (identity_dropout "
+                             f"{self.config.identity_dropout}); animate it with identity=None, not {identity!r}")
         if isinstance(identity, str):
             if identity not in self.config.identities:
                 known = ", ".join(self.config.identities)
@@ -71,6 +79,25 @@ class DiffusionTalker(nn.Module):
         ``cond``: ``audio`` (B, T, D_audio), ``identity`` (B, E), optional ``mask`` (B, T) bool.
         """
         return self.denoiser(x_t, t, cond["audio"], cond["identity"], cond.get("mask"))
+
+    @property
+    def is_generic(self) -> bool:
+        """Trained with every clip on the null identity: its identity bank was never used."""
+        return self.config.identity_dropout >= 1.0
+
+    @property
+    def is_regression(self) -> bool:
+        return self.config.objective == "regression"
+
+    def regress(self, audio: torch.Tensor, identity: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The regression baseline's forward: the denoiser at step 0 on an all-zero motion input.
+
+        audio (B, T, D_audio), identity (B, E) -> motion (B, T, D) in the normalised space.
+        """
+        B, T, _ = audio.shape
+        zeros = audio.new_zeros(B, T, self.config.motion_dim)  # (B, T, D)
+        step0 = torch.zeros(B, dtype=torch.long, device=audio.device)
+        return self.denoiser(zeros, step0, audio, identity, mask)
 
     # ---- training ------------------------------------------------------------------------------
     def training_loss(self, batch: dict, generator: torch.Generator | None = None) -> dict:
@@ -90,10 +117,13 @@ class DiffusionTalker(nn.Module):
         identity, _ = self.personalizer.drop_identity(identity, self.config.identity_dropout if self.training else 0.0,
                                                       generator)
 
-        t = torch.randint(0, self.schedule.num_steps, (B,), generator=generator, device=motion.device)
-        noise = torch.randn(x0.shape, generator=generator, device=motion.device, dtype=x0.dtype)
-        x_t = self.schedule.q_sample(x0, t, noise)  # (B, T, D)
-        x0_hat = self.denoiser(x_t, t, audio, identity, mask)  # (B, T, D)
+        if self.is_regression:
+            x0_hat = self.regress(audio, identity, mask)  # (B, T, D)
+        else:
+            t = torch.randint(0, self.schedule.num_steps, (B,), generator=generator, device=motion.device)
+            noise = torch.randn(x0.shape, generator=generator, device=motion.device, dtype=x0.dtype)
+            x_t = self.schedule.q_sample(x0, t, noise)  # (B, T, D)
+            x0_hat = self.denoiser(x_t, t, audio, identity, mask)  # (B, T, D)
 
         recon = masked_mean((x0_hat - x0) ** 2, mask)
         both_valid = mask[:, 1:] & mask[:, :-1]  # a velocity needs two real frames
@@ -120,15 +150,20 @@ class DiffusionTalker(nn.Module):
         features = self.encoder(audio.to(device), num_frames)  # (B, T, D_audio)
         info: dict = {}
         if isinstance(identity, str) and identity == "auto":
+            if self.is_generic:
+                self.identity_index(identity, B, device)  # raises: a generic model has nothing to match
             index, probs = self.personalizer.match(features, mask)
             info["identity_probabilities"] = probs
         else:
             index = self.identity_index(identity, B, device)
         cond = {"audio": features, "identity": self.personalizer.embed(index, B), "mask": mask}
-        x = torch.randn(B, num_frames, self.config.motion_dim, generator=generator, device=device)
-        sample_fn = get_sampler(sampler or self.config.default_sampler)
-        x0 = sample_fn(self.denoise, x, self.schedule, cond, steps=steps or self.config.default_steps,
-                       generator=generator, **sampler_kwargs)  # (B, T, D)
+        if self.is_regression:  # deterministic: no noise, no sampler
+            x0 = self.regress(features, cond["identity"], mask)  # (B, T, D)
+        else:
+            x = torch.randn(B, num_frames, self.config.motion_dim, generator=generator, device=device)
+            sample_fn = get_sampler(sampler or self.config.default_sampler)
+            x0 = sample_fn(self.denoise, x, self.schedule, cond, steps=steps or self.config.default_steps,
+                           generator=generator, **sampler_kwargs)  # (B, T, D)
         motion = x0 * self.motion_std + self.motion_mean  # (B, T, D)
         if not return_info:
             return motion
