@@ -232,3 +232,21 @@ def test_generic_model_refuses_identities_and_unknown_objectives():
             model.sample(audio, 12, identity=identity, steps=2)
     with pytest.raises(DtsdkError, match="unknown objective 'flow'"):
         tiny_model(objective="flow")
+
+
+def test_half_precision_checkpoint_loads_as_float32(tmp_path):
+    from safetensors.torch import load_file
+
+    model = tiny_model(seed=2).eval()
+    model.save_pretrained(tmp_path / "full")
+    model.save_pretrained(tmp_path / "half", dtype=torch.float16)
+    stored = load_file(str(tmp_path / "half" / "model.safetensors"))
+    assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
+    full, half = (tmp_path / n / "model.safetensors" for n in ("full", "half"))
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded = DiffusionTalker.from_pretrained(tmp_path / "half")
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    audio = tiny_batch(B=1)["audio"]
+    a = model.sample(audio, 12, identity="s01", steps=3, generator=torch.Generator().manual_seed(0))
+    b = loaded.sample(audio, 12, identity="s01", steps=3, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(a, b, atol=5e-2, rtol=0)  # rounding of the weights only

@@ -13,7 +13,7 @@ def add(subparsers) -> None:
     p.add_argument("model", help="checkpoint directory or Hub repo id")
     p.add_argument("--corpus", required=True, help="corpus folder built by `dtsdk corpus build`")
     p.add_argument("--split", default="test", help="test (training speakers, unseen sentences) or heldout_test")
-    p.add_argument("--samples", type=int, default=2, help="samples (seeds) per clip for diversity (default 2)")
+    p.add_argument("--samples", type=int, default=2, help="samples per clip (one batch) for diversity (default 2)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     p.add_argument("--limit", type=int, help="evaluate only the first N clips of the split")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")

@@ -92,7 +92,7 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
                    limit: int | None = None, seed: int = 0, device=None, systems=None) -> dict:
     """Score ``model`` (checkpoint dir, Hub id or DiffusionTalker) on ``split`` of ``corpus``.
 
-    Each clip is animated ``num_samples`` times with seeds ``seed, seed+1, ...`` (sample 0 is scored,
+    Each clip is animated as one batch of ``num_samples`` samples from ``seed`` (sample 0 is scored,
     all of them give the sample diversity). ``systems``: a subset of :data:`SYSTEMS` (default: all
     the model supports). Returns a JSON-able dict; every metric key carries its unit (``_mm``,
     ``_mm2``); unitless numbers are counts, accuracies in [0, 1] or ARKit weight units.
@@ -122,21 +122,25 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
 
     scored = {name: _System() for name in systems}
     retrieved, truth = [], []
+    total_frames = 0
     for clip in clips:
         gt, wav, speaker = _weights(root, clip), os.fspath(root / clip["wav"]), clip["speaker"]
-        seeds = [seed + k for k in range(num_samples)]
+        total_frames += len(gt)
+
+        def samples(identity):  # the samples are one batch: one encoder pass, one sampler loop
+            runs = talker.animate(wav, seed=seed, num_samples=num_samples, identity=identity)
+            return [runs] if num_samples == 1 else runs
+
         if "identity" in scored and speaker in known:
-            scored["identity"].add([talker.animate(wav, seed=s, identity=speaker).arkit_weights() for s in seeds],
-                                   gt, speaker)
+            scored["identity"].add([a.arkit_weights() for a in samples(speaker)], gt, speaker)
         if "auto" in scored:
-            runs = [talker.animate(wav, seed=s, identity="auto") for s in seeds]
+            runs = samples("auto")
             scored["auto"].add([a.arkit_weights() for a in runs], gt, speaker)
             if speaker in known:  # retrieval is only defined against identities the model has
                 retrieved.append(talker.identities.index(runs[0].meta["identity"]))
                 truth.append(talker.identities.index(speaker))
         if "generic" in scored:
-            scored["generic"].add([talker.animate(wav, seed=s, identity=None).arkit_weights() for s in seeds],
-                                  gt, speaker)
+            scored["generic"].add([a.arkit_weights() for a in samples(None)], gt, speaker)
         if "static_mean_face" in scored:
             still = np.repeat(mean_pose[None], len(gt), axis=0)
             scored["static_mean_face"].add([still] * num_samples, gt, speaker)  # diversity 0 by construction
@@ -147,7 +151,7 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         results["auto"]["num_retrieval_queries"] = len(truth)
     return {
         "model": talker.model_name, "objective": talker.config.objective, "corpus": os.fspath(root), "split": split,
-        "rig": RIG, "num_clips": len(clips), "num_frames": int(sum(len(_weights(root, c)) for c in clips)),
+        "rig": RIG, "num_clips": len(clips), "num_frames": total_frames,
         "speakers": sorted({c["speaker"] for c in clips}), "model_identities": talker.identities,
         "num_samples": num_samples, "steps": talker.steps, "sampler": talker.sampler, "seed": seed,
         "systems": results, "seconds": round(time.perf_counter() - started, 3),

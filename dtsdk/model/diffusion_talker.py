@@ -173,11 +173,12 @@ class DiffusionTalker(nn.Module):
         return motion, info
 
     # ---- checkpoints ---------------------------------------------------------------------------
-    def save_pretrained(self, directory, model_card: str | None = None) -> None:
-        """Write ``config.json`` + ``model.safetensors`` + ``README.md`` (PyTorchModelHubMixin layout)."""
+    def save_pretrained(self, directory, model_card: str | None = None, dtype: torch.dtype | None = None) -> None:
+        """Write ``config.json`` + ``model.safetensors`` + ``README.md`` (PyTorchModelHubMixin layout);
+        ``dtype=torch.float16`` stores the weights at half size (they load back as float32)."""
         from dtsdk.model.hub import save_checkpoint
 
-        save_checkpoint(self, directory, model_card)
+        save_checkpoint(self, directory, model_card, dtype)
 
     @classmethod
     def from_pretrained(cls, dir_or_repo_id, revision: str | None = None, local_files_only: bool | None = None,

@@ -35,7 +35,9 @@ model = DiffusionTalker.from_pretrained("{name}")
 """
 
 
-def save_checkpoint(model, directory, model_card: str | None = None) -> None:
+def save_checkpoint(model, directory, model_card: str | None = None, dtype=None) -> None:
+    """``dtype`` (e.g. ``torch.float16``) stores floating tensors at that precision to halve the file;
+    loading casts them back to the model's float32 parameters."""
     from safetensors.torch import save_file
 
     directory = Path(directory)
@@ -43,6 +45,8 @@ def save_checkpoint(model, directory, model_card: str | None = None) -> None:
     config = {"format": FORMAT, **model.config.to_dict()}
     (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
     save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
     c = model.config
     card = model_card or _CARD.format(name=directory.name, rig=c.rig, motion_dim=c.motion_dim, fps=c.fps,

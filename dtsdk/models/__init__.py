@@ -1,0 +1,1 @@
+"""Packaged model checkpoints (data only): ``default/`` is what ``Talker()`` loads."""
