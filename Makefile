@@ -26,10 +26,14 @@ install-dev: system-deps
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/js --silent --no-audit --no-fund; \
 	else echo "note: npm not found; the glTF validator / three.js tests will be skipped"; fi
 
+# The main job: speech in, animation out, with the packaged default model. It speaks SAY with
+# espeak-ng, or animates your recording: make demo WAV=my_line.wav
+SAY ?= Hello! I am a talking face from dtsdk. Bob bought a blue map, and we will meet at noon.
+WAV ?=
 demo: install
-	dtsdk render examples/hello.csv --audio examples/hello.wav -o $(OUT)/hello.mp4
-	dtsdk render examples/hello.csv -o $(OUT)/hello.gif --size 256
-	@echo "wrote $(OUT)/hello.mp4 and $(OUT)/hello.gif"
+	dtsdk animate $(if $(WAV),"$(WAV)",--say "$(SAY)") --identity auto --seed 0 \
+		-o $(OUT)/hello.mp4 -o $(OUT)/hello.glb -o $(OUT)/hello.csv
+	@echo "wrote $(OUT)/hello.mp4 (preview with audio), $(OUT)/hello.glb (glTF morph animation), $(OUT)/hello.csv (Live Link Face)"
 
 test: install-dev
 	$(PYTHON) -m pytest -q

@@ -217,3 +217,30 @@ def test_cli_missing_audio_and_missing_default_model(monkeypatch, speech, tmp_pa
     wav.write_bytes(speech[1])
     assert main(["animate", str(wav), "-o", str(tmp_path / "a.npz")]) == 2
     assert "no default model is installed yet" in capsys.readouterr().err
+
+
+def test_cli_say_speaks_saves_the_wav_and_animates_it(checkpoint, tmp_path, capsys):
+    from dtsdk.animation import Animation
+    from dtsdk.audio import audio_info
+
+    out = tmp_path / "take" / "hello.npz"
+    argv = ["animate", "--say", "Bob bought a map.", "--voice", "flite:slt", "-o", str(out), "--model",
+            str(checkpoint), "--seed", "0", "--steps", "2", "--device", "cpu", "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    wav = tmp_path / "take" / "hello.wav"
+    assert summary["audio"] == str(wav) and wav.is_file()
+    assert summary["frames"] == round(audio_info(wav).duration_s * 30)  # the animation matches the saved speech
+    np.testing.assert_allclose(Animation.load(out).weights, Talker(checkpoint).animate(wav, seed=0).weights, atol=1e-6)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--say", "hi", "--voice", "festival:kal"], "--voice 'festival:kal': expected ENGINE:NAME"),
+    (["--say", "  "], "nothing to say"),
+    ([], "give a speech file or --say TEXT"),
+])
+def test_cli_say_errors(checkpoint, tmp_path, capsys, argv, message):
+    code = main(["animate", *argv, "-o", str(tmp_path / "a.npz"), "--model", str(checkpoint)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and "\n" not in err
+    assert not (tmp_path / "a.wav").exists() and not (tmp_path / "a.npz").exists()
