@@ -70,10 +70,12 @@ def main() -> int:
     started = time.perf_counter()
     common = dict(num_samples=args.samples, limit=args.limit, seed=args.seed)
 
+    teacher = evaluate_model(args.teacher, args.corpus, "test", **common)
+    same_sampling = dict(sampler=teacher["sampler"], steps=teacher["steps"])  # the generic model samples alike
     res = {
-        "teacher": evaluate_model(args.teacher, args.corpus, "test", **common),
+        "teacher": teacher,
         "regression": evaluate_model(args.regression, args.corpus, "test", systems=["identity", "auto"], **common),
-        "generic": evaluate_model(args.generic, args.corpus, "test", systems=["generic"], **common),
+        "generic": evaluate_model(args.generic, args.corpus, "test", systems=["generic"], **common, **same_sampling),
         "teacher_heldout": evaluate_model(args.teacher, args.corpus, "heldout_test", systems=["auto", "generic"],
                                           **common),
     }
@@ -90,7 +92,6 @@ def main() -> int:
         ("static mean face", t["static_mean_face"])])
     heldout_table = comparison_table([("teacher, auto identity", h["auto"]), ("teacher, null identity", h["generic"])])
     checks = "\n".join(f"- [{'x' if met else ' '}] {text}: {numbers}" for text, met, numbers in targets(res))
-    teacher = res["teacher"]
     body = f"""## Teacher and baselines
 
 `python benchmarks/bench_teacher.py` on {machine_line()}, {time.strftime('%Y-%m-%d')}; {minutes:.1f} min.

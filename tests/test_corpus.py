@@ -142,3 +142,20 @@ def test_builds_from_a_main_that_is_not_a_file(tmp_path):
     out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "2"
+
+
+def test_a_script_without_a_main_guard_fails_clearly_instead_of_hanging(tmp_path):
+    """spawn re-runs an unguarded script in each worker; the workers die, which must end the build."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(f"from dtsdk.corpus.build import build_corpus\n"
+                      f"from dtsdk.corpus.recipe import CorpusRecipe\n"
+                      f"r = CorpusRecipe.from_dict({{**CorpusRecipe.from_yaml({str(RECIPES / 'corpus-tiny.yaml')!r})"
+                      f".to_dict(), 'train_speakers': 2, 'heldout_speakers': 0, 'workers': 2}})\n"
+                      f"build_corpus(r, {str(tmp_path / 'c')!r})\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert 'if __name__ == "__main__":' in out.stderr
+    assert not (tmp_path / "c").exists()  # nothing half-written

@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 TINY = dict(encoder_config={"dim": 16, "num_conv_layers": 1, "num_transformer_layers": 1, "num_heads": 2},
             diffusion_steps=50, default_steps=2)
 METRIC_KEYS = ("lve_max_l2_mm", "lve_max_sq_mm2", "mve_mm", "fdd_signed_mm2", "fdd_abs_mm2", "diversity_mm",
+               "blinks_per_min", "gt_blinks_per_min",
                "style_error", "style_error_per_speaker", "num_sequences", "num_frames")
 
 

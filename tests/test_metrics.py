@@ -210,3 +210,20 @@ def test_evaluate_sequences_jaw_open_error_and_static_fdd():
     assert out["fdd_signed_mm2"] > 0  # static prediction under-animates the upper face
     assert out["fdd_abs_mm2"] == pytest.approx(out["fdd_signed_mm2"])
     assert "style_error" not in out  # no speaker given
+
+
+def test_blink_count_counts_closures_not_frames():
+    from dtsdk.eval import blink_count
+    from dtsdk.rigs.arkit import ARKIT52
+
+    w = np.zeros((100, 52))
+    left, right = ARKIT52.index("eyeBlinkLeft"), ARKIT52.index("eyeBlinkRight")
+    w[10:15, [left, right]] = 1.0  # one blink, five frames long
+    w[40:42, [left, right]] = 0.8  # a second one
+    w[70:73, left] = 1.0  # one eye only: the mean of both stays at 0.5, not above it -> a wink is no blink
+    assert blink_count(w) == 2
+    w[0:3, [left, right]] = 1.0  # a clip that starts with the eyes closed counts that closure
+    assert blink_count(w) == 3
+    assert blink_count(np.zeros((5, 52))) == 0
+    with pytest.raises(Exception, match=r"\(T, 52\)"):
+        blink_count(np.zeros((5, 51)))

@@ -123,3 +123,15 @@ def test_cli_errors_on_missing_corpus(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"train:\n  corpus: {tmp_path / 'nope'}\n  steps: 2\n  warmup_steps: 0\n")
     assert main(["train", str(recipe), "-o", str(tmp_path / "out")]) == 2
+
+
+def test_auto_identity_picks_the_right_speaker_after_training(corpus, tmp_path):
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.inference import Talker
+
+    train(tiny_recipe(corpus, steps=150, checkpoint_every=0, model={**TINY_MODEL, "infonce_weight": 1.0}),
+          output=tmp_path)
+    talker = Talker(tmp_path / "final", steps=2, device="cpu")
+    clips = [c for c in read_manifest(corpus)["clips"] if c["split"] == "test"]  # sentences never trained on
+    matched = [talker.animate(corpus / c["wav"], seed=0, identity="auto").meta["identity"] for c in clips]
+    assert len(clips) >= 4 and matched == [c["speaker"] for c in clips]

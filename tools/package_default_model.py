@@ -57,11 +57,17 @@ def main() -> int:
     ap.add_argument("run", help="a `dtsdk train` output folder (holds final/, summary.json, recipe.json)")
     ap.add_argument("-o", "--output", default=str(REPO / "dtsdk" / "models" / "default"))
     ap.add_argument("--recipe-path", default="recipes/teacher.yaml", help="the recipe file named in the card")
+    ap.add_argument("--sampler", help="set the packaged model's default sampler (inference only)")
+    ap.add_argument("--steps", type=int, help="set the packaged model's default sampling steps (inference only)")
     args = ap.parse_args()
     run = Path(args.run)
     summary = json.loads((run / "summary.json").read_text())
     recipe = json.loads((run / "recipe.json").read_text())
     model = DiffusionTalker.from_pretrained(run / "final")
+    if args.sampler:
+        model.config.default_sampler = args.sampler
+    if args.steps:
+        model.config.default_steps = args.steps
     manifest = read_manifest(recipe["corpus"])
     c = model.config
     train = manifest["splits"]["train"]
@@ -81,7 +87,10 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".default-", dir=out.parent))
     try:  # write beside the target, then swap: never a half-written default model
+        staging.chmod(0o755)  # mkdtemp makes it private; an installed package must be readable
         model.save_pretrained(staging, dtype=torch.float16)
+        for item in staging.iterdir():
+            item.chmod(0o644)
         size_mb = (staging / "model.safetensors").stat().st_size / 1e6
         (staging / "README.md").write_text(CARD.format(size_mb=size_mb, **facts))
         if out.exists():

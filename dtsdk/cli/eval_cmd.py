@@ -14,6 +14,7 @@ def add(subparsers) -> None:
     p.add_argument("--corpus", required=True, help="corpus folder built by `dtsdk corpus build`")
     p.add_argument("--split", default="test", help="test (training speakers, unseen sentences) or heldout_test")
     p.add_argument("--samples", type=int, default=2, help="samples per clip (one batch) for diversity (default 2)")
+    p.add_argument("--sampler", help="sampler name (default: the model's)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     p.add_argument("--limit", type=int, help="evaluate only the first N clips of the split")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
@@ -30,7 +31,7 @@ def run(args):
 
     results = evaluate_model(args.model, args.corpus, split=args.split, num_samples=args.samples, steps=args.steps,
                              limit=args.limit, seed=args.seed, device=args.device,
-                             systems=args.systems.split(",") if args.systems else None)
+                             systems=args.systems.split(",") if args.systems else None, sampler=args.sampler)
     if args.output:
         with atomic_open(args.output, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)

@@ -15,6 +15,8 @@ import multiprocessing as mp
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -130,11 +132,19 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
                          "order": plan.sentence_order, "minutes": plan.minutes, "counts": plan.counts,
                          "dir": str(tmp / "speakers" / plan.speaker)})
         results = []
-        with _spawnable_main(), mp.get_context("spawn").Pool(min(workers, len(jobs))) as pool:
-            for result in pool.imap_unordered(_speak_speaker, jobs):
-                results.append(result)
-                if progress:
-                    progress(1)
+        # concurrent.futures, not multiprocessing.Pool: a worker that dies (for instance a script
+        # without an `if __name__ == "__main__":` guard, re-run by spawn) breaks the pool with an
+        # error instead of being respawned forever.
+        with _spawnable_main(), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
+            try:
+                for future in as_completed([pool.submit(_speak_speaker, job) for job in jobs]):
+                    results.append(future.result())
+                    if progress:
+                        progress(1)
+            except BrokenProcessPool:
+                raise DtsdkError("a corpus worker process died while starting or speaking; when calling "
+                                 "build_corpus from a script, put the call under `if __name__ == \"__main__\":` "
+                                 "(worker processes re-import the main script)") from None
         results.sort(key=lambda r: r["speaker"])
         clips = [c for r in results for c in r["clips"]]
         for clip in clips:

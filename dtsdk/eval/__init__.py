@@ -4,7 +4,7 @@ Definitions, units and references: ``docs/metrics.md``.
 """
 from dtsdk.eval.identity import (identity_retrieval_top1, identity_retrieval_topk, speaker_style_error,
                                  style_error, style_statistics)
-from dtsdk.eval.metrics import (MetricError, diversity, evaluate_sequences, fdd_dataset, identity_diversity,
+from dtsdk.eval.metrics import (MetricError, blink_count, diversity, evaluate_sequences, fdd_dataset, identity_diversity,
                                 lip_vertex_error_max_l2, lip_vertex_error_max_sq, lve_dataset, mean_vertex_error,
                                 to_vertices_mm, upper_face_dynamics_deviation)
 
@@ -12,5 +12,5 @@ __all__ = [
     "MetricError", "lip_vertex_error_max_l2", "lip_vertex_error_max_sq", "lve_dataset", "mean_vertex_error",
     "upper_face_dynamics_deviation", "fdd_dataset", "diversity", "identity_diversity", "to_vertices_mm",
     "evaluate_sequences", "identity_retrieval_top1", "identity_retrieval_topk", "style_statistics",
-    "speaker_style_error", "style_error",
+    "speaker_style_error", "style_error", "blink_count",
 ]

@@ -66,11 +66,14 @@ class _System:
         if len(samples) >= 2:
             self.diversities.append(diversity(np.stack([to_vertices_mm(s, RIG) for s in samples])))
 
-    def result(self) -> dict:
-        from dtsdk.eval import evaluate_sequences, speaker_style_error
+    def result(self, fps: float) -> dict:
+        from dtsdk.eval import blink_count, evaluate_sequences, speaker_style_error
 
         out = evaluate_sequences(self.pairs, rig=RIG)
         out["num_frames"] = int(sum(min(len(p), len(g)) for p, g, _ in self.pairs))
+        minutes = out["num_frames"] / fps / 60
+        out["blinks_per_min"] = sum(blink_count(p[:len(g)]) for p, g, _ in self.pairs) / minutes
+        out["gt_blinks_per_min"] = sum(blink_count(g[:len(p)]) for p, g, _ in self.pairs) / minutes
         out["diversity_mm"] = float(np.mean(self.diversities)) if self.diversities else None
         speakers = sorted({s for _, _, s in self.pairs})
         out["style_error_per_speaker"] = {
@@ -89,7 +92,8 @@ def default_systems(model) -> tuple[str, ...]:
 
 
 def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, steps: int | None = None,
-                   limit: int | None = None, seed: int = 0, device=None, systems=None) -> dict:
+                   limit: int | None = None, seed: int = 0, device=None, systems=None,
+                   sampler: str | None = None) -> dict:
     """Score ``model`` (checkpoint dir, Hub id or DiffusionTalker) on ``split`` of ``corpus``.
 
     Each clip is animated as one batch of ``num_samples`` samples from ``seed`` (sample 0 is scored,
@@ -111,7 +115,7 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         raise DtsdkError(f"{corpus}: no such corpus folder")
     manifest = read_manifest(root)
     clips = _clips(manifest, split, limit)
-    talker = Talker(model, steps=steps, device=device)
+    talker = Talker(model, sampler=sampler, steps=steps, device=device)
     systems = tuple(systems or default_systems(talker.model))
     unknown = [name for name in systems if name not in default_systems(talker.model)]
     if unknown:
@@ -145,7 +149,8 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
             still = np.repeat(mean_pose[None], len(gt), axis=0)
             scored["static_mean_face"].add([still] * num_samples, gt, speaker)  # diversity 0 by construction
 
-    results = {name: system.result() if system.pairs else None for name, system in scored.items()}
+    fps = float(manifest["fps"])
+    results = {name: system.result(fps) if system.pairs else None for name, system in scored.items()}
     if "auto" in results:
         results["auto"]["identity_top1"] = identity_retrieval_top1(retrieved, truth) if truth else None
         results["auto"]["num_retrieval_queries"] = len(truth)
@@ -161,7 +166,8 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
 # Columns of the markdown table: (header, key); headers carry the unit.
 TABLE_COLUMNS = (("LVE max-L2 (mm)", "lve_max_l2_mm"), ("LVE max-sq (mm²)", "lve_max_sq_mm2"),
                  ("MVE (mm)", "mve_mm"), ("FDD signed (mm²)", "fdd_signed_mm2"), ("FDD abs (mm²)", "fdd_abs_mm2"),
-                 ("diversity (mm)", "diversity_mm"), ("style error", "style_error"),
+                 ("diversity (mm)", "diversity_mm"), ("blinks/min", "blinks_per_min"),
+                 ("GT blinks/min", "gt_blinks_per_min"), ("style error", "style_error"),
                  ("identity top-1", "identity_top1"))
 
 

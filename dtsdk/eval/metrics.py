@@ -217,6 +217,21 @@ def _arkit_or_none(x) -> np.ndarray | None:
     return a if a.ndim == 2 and a.shape[1] == 52 else None
 
 
+BLINK_THRESHOLD = 0.5  # eyeBlink weight above which the eye counts as closed
+
+
+def blink_count(weights) -> int:
+    """Blinks in ARKit-52 weights ``(T, 52)``: upward crossings of :data:`BLINK_THRESHOLD` by the
+    mean of ``eyeBlinkLeft`` and ``eyeBlinkRight`` (a clip that starts closed counts once)."""
+    from dtsdk.rigs.arkit import ARKIT52
+
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != len(ARKIT52):
+        raise MetricError(f"blink_count: expected ARKit-52 weights (T, 52), got shape {w.shape}")
+    closed = w[:, [ARKIT52.index("eyeBlinkLeft"), ARKIT52.index("eyeBlinkRight")]].mean(1) > BLINK_THRESHOLD
+    return int(closed[0]) + int((closed[1:] & ~closed[:-1]).sum())
+
+
 def evaluate_sequences(pairs: Iterable[Sequence], rig="dtface") -> dict[str, float]:
     """Every vertex metric (and the style error when it can be computed) over a test set.
 

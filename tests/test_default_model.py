@@ -1,0 +1,34 @@
+"""The packaged default model: present in the package, small, loads offline with ``Talker()``."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dtsdk.inference.talker import DEFAULT_MODEL_DIR
+
+
+def test_default_model_is_packaged_small_and_documented():
+    files = sorted(p.name for p in DEFAULT_MODEL_DIR.iterdir())
+    assert files == ["README.md", "config.json", "model.safetensors"]
+    assert (DEFAULT_MODEL_DIR / "model.safetensors").stat().st_size < 6e6  # "a few MB"
+    config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    assert config["objective"] == "diffusion" and len(config["identities"]) == 24
+    card = (DEFAULT_MODEL_DIR / "README.md").read_text()
+    assert "synthetic" in card.lower() and "recipes/teacher.yaml" in card
+
+
+def test_talker_with_no_arguments_animates_offline(monkeypatch):
+    import dtsdk
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    talker = dtsdk.Talker(steps=3, device="cpu")  # no model argument: the packaged default
+    assert talker.model_name == str(DEFAULT_MODEL_DIR) and talker.sampler == "ddpm"
+    rng = np.random.default_rng(0)
+    wave = (0.05 * rng.standard_normal(16000)).astype(np.float32)
+    anim = talker.animate(wave, sr=16000, seed=0, identity="t05")
+    assert anim.num_frames == 30 and anim.rig == "arkit52" and np.isfinite(anim.weights).all()
+    assert anim.meta["identity"] == "t05"
+    with pytest.raises(dtsdk.DtsdkError, match="unknown identity 'me'"):
+        talker.animate(wave, sr=16000, identity="me")
