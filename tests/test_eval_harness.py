@@ -147,3 +147,14 @@ def test_cli_missing_corpus_exit_2(checkpoint, tmp_path, capsys):
     assert main(["eval", str(checkpoint), "--corpus", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip()
     assert "nope" in err and "\n" not in err
+
+
+def test_every_nth_clip_keeps_all_speakers(checkpoint, corpus):
+    from dtsdk.errors import DtsdkError
+    from dtsdk.eval.harness import evaluate_model
+
+    full = evaluate_model(checkpoint, corpus, num_samples=1, steps=2, device="cpu", systems=["generic"])
+    half = evaluate_model(checkpoint, corpus, num_samples=1, steps=2, device="cpu", systems=["generic"], every=2)
+    assert half["num_clips"] == (full["num_clips"] + 1) // 2 and half["speakers"] == full["speakers"]
+    with pytest.raises(DtsdkError, match="--every must be at least 1"):
+        evaluate_model(checkpoint, corpus, every=0)
