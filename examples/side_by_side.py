@@ -24,7 +24,9 @@ from dtsdk.corpus.manifest import read_manifest
 from dtsdk.renderer import render_frames
 from dtsdk.renderer.video import write_mp4
 
-SIZE = 256
+SIZE = 320  # render size; each cell is cropped to the face (eyes to chin) so lips and lids are visible
+CROP = (slice(int(0.30 * SIZE), int(0.92 * SIZE)), slice(int(0.22 * SIZE), int(0.78 * SIZE)))
+CELL = CROP[1].stop - CROP[1].start  # cell width in pixels
 MOMENTS = {"p/b/m": {"p", "b", "m"}, "uw/ow": {"uw", "ow"}, "aa/ae": {"aa", "ae"}}
 
 
@@ -37,12 +39,12 @@ def columns(wav, talker, regression, identity, gt=None) -> list[tuple[str, dtsdk
 
 
 def strip(cols, frame: int | None = None) -> list[np.ndarray]:
-    """Rendered frames (T, SIZE, SIZE*len(cols), 3) as a list, or one frame when ``frame`` is set."""
+    """Rendered face crops side by side, one image per frame (or only ``frame``)."""
     rendered = []
     for _, anim in cols:
         verts = anim.to_vertices("dtface")  # (T, V, 3) mm
         verts = verts if frame is None else verts[min(frame, len(verts) - 1)][None]
-        rendered.append(list(render_frames(verts, "dtface", SIZE)))
+        rendered.append([f[CROP] for f in render_frames(verts, "dtface", SIZE)])
     n = min(len(r) for r in rendered)
     return [np.concatenate([r[i] for r in rendered], axis=1) for i in range(n)]
 
@@ -52,7 +54,7 @@ def label(image: np.ndarray, titles: list[str]) -> Image.Image:
     img.paste(Image.fromarray(image), (0, 16))
     draw = ImageDraw.Draw(img)
     for k, title in enumerate(titles):
-        draw.text((k * SIZE + 4, 2), title, fill="black")
+        draw.text((k * CELL + 4, 2), title, fill="black")
     return img
 
 
