@@ -101,8 +101,9 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
 
     Each clip is animated as one batch of ``num_samples`` samples from ``seed`` (sample 0 is scored,
     all of them give the sample diversity). ``every=K`` scores every K-th clip (a quick subset
-    that keeps all speakers), ``limit`` then caps the count. ``systems``: a subset of :data:`SYSTEMS` (default: all
-    the model supports). Returns a JSON-able dict; every metric key carries its unit (``_mm``,
+    that keeps all speakers), ``limit`` then caps the count. ``systems``: a subset of
+    :data:`SYSTEMS` (default: all the model supports). ``sampler``/``steps``: default to the
+    model's. Returns a JSON-able dict; every metric key carries its unit (``_mm``,
     ``_mm2``); unitless numbers are counts, accuracies in [0, 1] or ARKit weight units.
     """
     from dtsdk.corpus.manifest import read_manifest
