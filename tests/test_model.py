@@ -250,3 +250,22 @@ def test_half_precision_checkpoint_loads_as_float32(tmp_path):
     a = model.sample(audio, 12, identity="s01", steps=3, generator=torch.Generator().manual_seed(0))
     b = loaded.sample(audio, 12, identity="s01", steps=3, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(a, b, atol=5e-2, rtol=0)  # rounding of the weights only
+
+
+def test_identity_guidance_interpolates_between_generic_and_identity():
+    model = tiny_model(seed=3).eval()
+    for block in model.denoiser.blocks:  # give the identity a say, as training would
+        torch.nn.init.normal_(block.film.weight, std=0.1)
+    audio = tiny_batch(B=2)["audio"]
+
+    def run(identity, w):
+        return model.sample(audio, 12, identity=identity, steps=4, identity_guidance=w,
+                            generator=torch.Generator().manual_seed(0))
+
+    torch.testing.assert_close(run("s01", 1.0), model.sample(audio, 12, identity="s01", steps=4,
+                                                             generator=torch.Generator().manual_seed(0)))
+    torch.testing.assert_close(run("s01", 0.0), run(None, 1.0), atol=1e-5, rtol=0)  # w = 0: the generic model
+    assert not torch.allclose(run("s01", 2.0), run("s01", 1.0))
+    torch.testing.assert_close(run(None, 3.0), run(None, 1.0))  # nothing to guide toward: plain generic
+    with pytest.raises(DtsdkError, match="identity guidance needs a diffusion model"):
+        tiny_model(objective="regression").eval().sample(audio, 12, identity="s01", identity_guidance=2.0)

@@ -29,6 +29,8 @@ def add(subparsers) -> None:
     p.add_argument("--sampler", help="sampler name (default: the model's, usually ddim)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     p.add_argument("--seed", type=int, help="random seed, for a reproducible result")
+    p.add_argument("--guidance", type=float, default=1.0,
+                   help="classifier-free guidance toward the identity (default 1 = none; >1 exaggerates the style)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--size", type=int, default=512, help="preview frame size in pixels (default 512)")
     p.set_defaults(func=run)
@@ -55,7 +57,8 @@ def run(args):
         args.audio = speak(args.say, args.voice, Path(args.output[0]).with_suffix(".wav"))
 
     started = time.perf_counter()
-    talker = Talker(args.model, identity=args.identity, sampler=args.sampler, steps=args.steps, device=args.device)
+    talker = Talker(args.model, identity=args.identity, sampler=args.sampler, steps=args.steps, device=args.device,
+                    guidance=args.guidance)
     anim = talker.animate(args.audio, seed=args.seed)
     log.info("animated %s: %d frames at %g fps in %.1f s (identity: %s)", args.audio, anim.num_frames, anim.fps,
              time.perf_counter() - started, anim.meta["identity"] or "generic")

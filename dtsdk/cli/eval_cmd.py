@@ -17,6 +17,7 @@ def add(subparsers) -> None:
     p.add_argument("--sampler", help="sampler name (default: the model's)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
     p.add_argument("--limit", type=int, help="evaluate only the first N clips of the split")
+    p.add_argument("--guidance", type=float, default=1.0, help="identity guidance weight (default 1 = none)")
     p.add_argument("--every", type=int, default=1, help="evaluate every N-th clip (a subset with all speakers)")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
@@ -33,7 +34,7 @@ def run(args):
     results = evaluate_model(args.model, args.corpus, split=args.split, num_samples=args.samples, steps=args.steps,
                              limit=args.limit, seed=args.seed, device=args.device,
                              systems=args.systems.split(",") if args.systems else None, sampler=args.sampler,
-                             every=args.every)
+                             every=args.every, guidance=args.guidance)
     if args.output:
         with atomic_open(args.output, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)

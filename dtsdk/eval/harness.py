@@ -96,15 +96,16 @@ def default_systems(model) -> tuple[str, ...]:
 
 def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, steps: int | None = None,
                    limit: int | None = None, seed: int = 0, device=None, systems=None,
-                   sampler: str | None = None, every: int = 1) -> dict:
+                   sampler: str | None = None, every: int = 1, guidance: float = 1.0) -> dict:
     """Score ``model`` (checkpoint dir, Hub id or DiffusionTalker) on ``split`` of ``corpus``.
 
     Each clip is animated as one batch of ``num_samples`` samples from ``seed`` (sample 0 is scored,
     all of them give the sample diversity). ``every=K`` scores every K-th clip (a quick subset
     that keeps all speakers), ``limit`` then caps the count. ``systems``: a subset of
     :data:`SYSTEMS` (default: all the model supports). ``sampler``/``steps``: default to the
-    model's. Returns a JSON-able dict; every metric key carries its unit (``_mm``,
-    ``_mm2``); unitless numbers are counts, accuracies in [0, 1] or ARKit weight units.
+    model's; ``guidance``: identity guidance weight (1 = none). Returns a JSON-able dict; every
+    metric key carries its unit (``_mm``, ``_mm2``); unitless numbers are counts, accuracies in
+    [0, 1] or ARKit weight units.
     """
     from dtsdk.corpus.manifest import read_manifest
     from dtsdk.eval import identity_retrieval_top1
@@ -120,7 +121,7 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         raise DtsdkError(f"{corpus}: no such corpus folder")
     manifest = read_manifest(root)
     clips = _clips(manifest, split, limit, every)
-    talker = Talker(model, sampler=sampler, steps=steps, device=device)
+    talker = Talker(model, sampler=sampler, steps=steps, device=device, guidance=guidance)
     systems = tuple(systems or default_systems(talker.model))
     unknown = [name for name in systems if name not in default_systems(talker.model)]
     if unknown:
@@ -163,7 +164,8 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         "model": talker.model_name, "objective": talker.config.objective, "corpus": os.fspath(root), "split": split,
         "rig": RIG, "num_clips": len(clips), "num_frames": total_frames,
         "speakers": sorted({c["speaker"] for c in clips}), "model_identities": talker.identities,
-        "every": every, "num_samples": num_samples, "steps": talker.steps, "sampler": talker.sampler, "seed": seed,
+        "every": every, "num_samples": num_samples, "steps": talker.steps, "sampler": talker.sampler,
+        "guidance": guidance, "seed": seed,
         "systems": results, "seconds": round(time.perf_counter() - started, 3),
     }
 

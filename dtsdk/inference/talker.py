@@ -59,12 +59,13 @@ class Talker:
 
     ``model``: checkpoint directory, Hub repo id, a ``DiffusionTalker``, or ``None`` for the packaged
     default. ``identity``: the default speaker (a name, ``"auto"`` or ``None`` for generic motion);
-    ``sampler``/``steps``: default to the model's config. ``window_s``/``overlap_s``: long-audio
+    ``sampler``/``steps``: default to the model's config. ``guidance``: classifier-free guidance
+    weight toward the identity (1 = none; see ``DiffusionTalker.sample``). ``window_s``/``overlap_s``: long-audio
     windows in seconds. ``max_duration_s``: longer audio is refused before it is decoded.
     """
 
     def __init__(self, model=None, identity=None, sampler: str | None = None, steps: int | None = None,
-                 device=None, *, window_s: float = 10.0, overlap_s: float = 1.0,
+                 device=None, *, guidance: float = 1.0, window_s: float = 10.0, overlap_s: float = 1.0,
                  max_duration_s: float = DEFAULT_MAX_DURATION_S):
         self.device = resolve_device(device)
         self.model, self.model_name = load_model(model)
@@ -74,6 +75,7 @@ class Talker:
             sampler, steps = "regression", 1
         self.sampler = sampler or self.config.default_sampler
         self.steps = int(steps or self.config.default_steps)
+        self.guidance = float(guidance)
         self.window_frames = max(1, round(window_s * self.config.fps))
         self.overlap_frames = round(overlap_s * self.config.fps)
         plan_windows(1, self.window_frames, self.overlap_frames)  # validate the window sizes now
@@ -135,6 +137,7 @@ class Talker:
         names = model_rig.shape_names if len(model_rig.shape_names) == self.config.motion_dim else ()
         meta = {"identity": None if index is None else self.config.identities[index],
                 "identity_confidence": confidence, "seed": seed, "sampler": self.sampler, "steps": self.steps,
+                "guidance": self.guidance,
                 "model": self.model_name, "windows": len(plan_windows(num_frames, self.window_frames,
                                                                       self.overlap_frames))}
         animations = []
@@ -172,7 +175,8 @@ class Talker:
             generator = torch.Generator(self.device).manual_seed(_window_seed(seed, window.index))
             with self._autocast():
                 motion = self.model.sample(chunk.expand(num_samples, -1), window.num_frames, identity=identity,
-                                           sampler=self.sampler, steps=self.steps, generator=generator)
+                                           sampler=self.sampler, steps=self.steps, generator=generator,
+                                           identity_guidance=self.guidance)
             motion = motion.float().cpu().numpy()  # (N, W, D)
             for k, stitcher in enumerate(stitchers):
                 stitcher.add(window.start, motion[k])

@@ -99,6 +99,19 @@ class DiffusionTalker(nn.Module):
         step0 = torch.zeros(B, dtype=torch.long, device=audio.device)
         return self.denoiser(zeros, step0, audio, identity, mask)
 
+    def guided_denoise(self, weight: float):
+        """Classifier-free guidance (Ho & Salimans 2022, arXiv 2207.12598) with the null identity
+        that identity dropout trains: the sampler contract, running both identities in one batch."""
+        def denoise(x_t: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
+            B = x_t.shape[0]
+            mask = cond.get("mask")
+            both = {"audio": torch.cat([cond["audio"], cond["audio"]]),
+                    "identity": torch.cat([cond["identity"], self.personalizer.embed(None, B)]),
+                    "mask": None if mask is None else torch.cat([mask, mask])}
+            x0_id, x0_null = self.denoise(torch.cat([x_t, x_t]), torch.cat([t, t]), both).chunk(2)  # (B, T, D) each
+            return x0_null + weight * (x0_id - x0_null)
+        return denoise
+
     # ---- training ------------------------------------------------------------------------------
     def training_loss(self, batch: dict, generator: torch.Generator | None = None) -> dict:
         """batch: audio (B, S), motion (B, T, D), mask (B, T) bool, speaker (B,) long -> dict of scalars.
@@ -135,11 +148,14 @@ class DiffusionTalker(nn.Module):
     @torch.no_grad()
     def sample(self, audio: torch.Tensor, num_frames: int, identity=None, sampler: str | None = None,
                steps: int | None = None, generator: torch.Generator | None = None,
-               mask: torch.Tensor | None = None, return_info: bool = False, **sampler_kwargs):
+               mask: torch.Tensor | None = None, return_info: bool = False, identity_guidance: float = 1.0,
+               **sampler_kwargs):
         """audio (B, S) at ``config.sample_rate`` -> motion (B, num_frames, motion_dim) in rig units.
 
         ``identity``: a speaker name, an index, a (B,) tensor of indices, ``"auto"`` (match the audio
-        against the identity bank) or ``None`` (the null identity: generic motion). With
+        against the identity bank) or ``None`` (the null identity: generic motion).
+        ``identity_guidance`` w: classifier-free guidance toward the identity, ``x0_null + w (x0_id -
+        x0_null)`` (1 = plain conditioning, 0 = generic; costs a second denoiser pass). With
         ``return_info=True`` returns ``(motion, info)``, info holding ``identity_index`` (B,) (-1 =
         null), ``identity_names`` and, for ``"auto"``, ``identity_probabilities`` (B, N).
         """
@@ -157,12 +173,16 @@ class DiffusionTalker(nn.Module):
         else:
             index = self.identity_index(identity, B, device)
         cond = {"audio": features, "identity": self.personalizer.embed(index, B), "mask": mask}
+        guided = identity_guidance != 1.0 and index is not None
+        if guided and self.is_regression:
+            raise DtsdkError("identity guidance needs a diffusion model; this one is a regression baseline")
         if self.is_regression:  # deterministic: no noise, no sampler
             x0 = self.regress(features, cond["identity"], mask)  # (B, T, D)
         else:
             x = torch.randn(B, num_frames, self.config.motion_dim, generator=generator, device=device)
             sample_fn = get_sampler(sampler or self.config.default_sampler)
-            x0 = sample_fn(self.denoise, x, self.schedule, cond, steps=steps or self.config.default_steps,
+            denoise = self.guided_denoise(identity_guidance) if guided else self.denoise
+            x0 = sample_fn(denoise, x, self.schedule, cond, steps=steps or self.config.default_steps,
                            generator=generator, **sampler_kwargs)  # (B, T, D)
         motion = x0 * self.motion_std + self.motion_mean  # (B, T, D)
         if not return_info:
