@@ -33,7 +33,11 @@ class DiffusionTalkerConfig:
     fps: float = 30.0
     sample_rate: int = 16000
     identities: list = field(default_factory=list)  # training speaker names; index = identity id
-    # "diffusion": the DiffusionTalker teacher. "regression": the deterministic baseline on the SAME
+    # "diffusion": the plain DiffusionTalker teacher (the denoiser predicts the clean motion x0).
+    # "residual": a mean network of the same backbone regresses the motion from audio + identity
+    # and the diffusion models only what is left, x0 - mean (residual corrective diffusion, Mardani
+    # et al. 2023, arXiv 2309.15214): speech fixes the lips, the residual carries blinks, brows and
+    # the rest that speech does not decide. "regression": the deterministic baseline on the SAME
     # backbone (the denoiser sees an all-zero motion input at step 0 and regresses the motion
     # directly, like FaceFormer but not autoregressive); it ignores samplers, steps and seeds.
     objective: str = "diffusion"

@@ -4,6 +4,8 @@ Training: ``training_loss(batch)``; sampling: ``sample(audio, num_frames, identi
 the registered samplers; checkpoints: ``save_pretrained`` / ``from_pretrained`` (see :mod:`dtsdk.model.hub`).
 Motion is diffused in a normalised space, ``(motion - motion_mean) / motion_std``; the training
 session sets the statistics with :meth:`set_motion_stats` (they are saved with the weights).
+With ``objective="residual"`` a mean network predicts the motion first and the diffusion state is
+the residual ``x0 - mean``; samplers never see the difference (``cond["mean"]`` carries the mean).
 """
 from __future__ import annotations
 
@@ -24,7 +26,15 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * weights).sum() / (weights.sum() * values.shape[-1]).clamp(min=1)
 
 
-OBJECTIVES = ("diffusion", "regression")
+def recon_and_velocity(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked MSE of pred vs target (B, T, D), and of their frame-to-frame velocities."""
+    recon = masked_mean((pred - target) ** 2, mask)
+    both_valid = mask[:, 1:] & mask[:, :-1]  # a velocity needs two real frames
+    velocity = masked_mean(((pred[:, 1:] - pred[:, :-1]) - (target[:, 1:] - target[:, :-1])) ** 2, both_valid)
+    return recon, velocity
+
+
+OBJECTIVES = ("diffusion", "residual", "regression")
 
 
 class DiffusionTalker(nn.Module):
@@ -40,6 +50,9 @@ class DiffusionTalker(nn.Module):
         audio_dim = int(self.encoder.feature_dim)
         self.personalizer = Personalizer(audio_dim, config.num_identities, config.personalizer)
         self.denoiser = Denoiser(config.motion_dim, audio_dim, config.personalizer.identity_dim, config.denoiser)
+        # The residual objective's mean network: the regression baseline's architecture, its own weights.
+        self.mean_net = (Denoiser(config.motion_dim, audio_dim, config.personalizer.identity_dim, config.denoiser)
+                         if config.objective == "residual" else None)
         if config.schedule == "cosine":
             self.schedule = NoiseSchedule.cosine(config.diffusion_steps)
         elif config.schedule == "linear":
@@ -74,7 +87,8 @@ class DiffusionTalker(nn.Module):
         return torch.as_tensor(identity, dtype=torch.long, device=device)
 
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
-        """The sampler contract: ``model(x_t (B, T, D), t (B,), cond) -> x0_hat (B, T, D)`` (normalised space).
+        """The sampler contract: ``model(x_t (B, T, D), t (B,), cond) -> x0_hat (B, T, D)`` (normalised space;
+        for the residual objective x_t and x0_hat are residuals from ``cond["mean"]``).
 
         ``cond``: ``audio`` (B, T, D_audio), ``identity`` (B, E), optional ``mask`` (B, T) bool.
         """
@@ -89,15 +103,21 @@ class DiffusionTalker(nn.Module):
     def is_regression(self) -> bool:
         return self.config.objective == "regression"
 
+    @property
+    def is_residual(self) -> bool:
+        return self.config.objective == "residual"
+
     def regress(self, audio: torch.Tensor, identity: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """The regression baseline's forward: the denoiser at step 0 on an all-zero motion input.
+        """The deterministic forward: the regression baseline's denoiser, or the residual objective's
+        mean network, at step 0 on an all-zero motion input.
 
         audio (B, T, D_audio), identity (B, E) -> motion (B, T, D) in the normalised space.
         """
         B, T, _ = audio.shape
         zeros = audio.new_zeros(B, T, self.config.motion_dim)  # (B, T, D)
         step0 = torch.zeros(B, dtype=torch.long, device=audio.device)
-        return self.denoiser(zeros, step0, audio, identity, mask)
+        net = self.mean_net if self.mean_net is not None else self.denoiser
+        return net(zeros, step0, audio, identity, mask)
 
     def guided_denoise(self, weight: float):
         """Classifier-free guidance (Ho & Salimans 2022, arXiv 2207.12598) with the null identity
@@ -109,6 +129,9 @@ class DiffusionTalker(nn.Module):
                     "identity": torch.cat([cond["identity"], self.personalizer.embed(None, B)]),
                     "mask": None if mask is None else torch.cat([mask, mask])}
             x0_id, x0_null = self.denoise(torch.cat([x_t, x_t]), torch.cat([t, t]), both).chunk(2)  # (B, T, D) each
+            if "mean" in cond:  # residual objective: guide the whole motion, answer in the identity's residual
+                mean, mean_null = cond["mean"], cond["mean_null"]  # (B, T, D) each
+                return mean_null + x0_null + weight * (mean + x0_id - mean_null - x0_null) - mean
             return x0_null + weight * (x0_id - x0_null)
         return denoise
 
@@ -117,7 +140,10 @@ class DiffusionTalker(nn.Module):
         """batch: audio (B, S), motion (B, T, D), mask (B, T) bool, speaker (B,) long -> dict of scalars.
 
         ``loss = recon + velocity_weight * velocity + infonce_weight * infonce``; recon and velocity are
-        masked MSEs on x0_hat (normalised space); t is uniform over the training steps.
+        masked MSEs on x0_hat (normalised space); t is uniform over the training steps. The residual
+        objective adds ``mean_recon + velocity_weight * mean_velocity`` for the mean network, and its
+        diffusion target is ``x0 - mean`` with the mean detached (the two parts train side by side,
+        neither pulls the other).
         """
         motion, mask, speaker = batch["motion"], batch["mask"].bool(), batch["speaker"].long()
         B, T, _ = motion.shape
@@ -130,19 +156,26 @@ class DiffusionTalker(nn.Module):
         identity, _ = self.personalizer.drop_identity(identity, self.config.identity_dropout if self.training else 0.0,
                                                       generator)
 
+        parts: dict = {}
+        target = x0
+        if self.is_regression or self.is_residual:
+            mean = self.regress(audio, identity, mask)  # (B, T, D)
+            if self.is_residual:
+                parts["mean_recon"], parts["mean_velocity"] = recon_and_velocity(mean, x0, mask)
+                target = x0 - mean.detach()  # (B, T, D) what the diffusion has left to model
         if self.is_regression:
-            x0_hat = self.regress(audio, identity, mask)  # (B, T, D)
+            x0_hat = mean
         else:
             t = torch.randint(0, self.schedule.num_steps, (B,), generator=generator, device=motion.device)
             noise = torch.randn(x0.shape, generator=generator, device=motion.device, dtype=x0.dtype)
-            x_t = self.schedule.q_sample(x0, t, noise)  # (B, T, D)
+            x_t = self.schedule.q_sample(target, t, noise)  # (B, T, D)
             x0_hat = self.denoiser(x_t, t, audio, identity, mask)  # (B, T, D)
 
-        recon = masked_mean((x0_hat - x0) ** 2, mask)
-        both_valid = mask[:, 1:] & mask[:, :-1]  # a velocity needs two real frames
-        velocity = masked_mean(((x0_hat[:, 1:] - x0_hat[:, :-1]) - (x0[:, 1:] - x0[:, :-1])) ** 2, both_valid)
+        recon, velocity = recon_and_velocity(x0_hat, target, mask)
         loss = recon + self.config.velocity_weight * velocity + self.config.infonce_weight * infonce
-        return {"loss": loss, "recon": recon, "velocity": velocity, "infonce": infonce}
+        if parts:
+            loss = loss + parts["mean_recon"] + self.config.velocity_weight * parts["mean_velocity"]
+        return {"loss": loss, "recon": recon, "velocity": velocity, "infonce": infonce, **parts}
 
     # ---- inference -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -179,11 +212,17 @@ class DiffusionTalker(nn.Module):
         if self.is_regression:  # deterministic: no noise, no sampler
             x0 = self.regress(features, cond["identity"], mask)  # (B, T, D)
         else:
+            if self.is_residual:
+                cond["mean"] = self.regress(features, cond["identity"], mask)  # (B, T, D)
+                if guided:
+                    cond["mean_null"] = self.regress(features, self.personalizer.embed(None, B), mask)
             x = torch.randn(B, num_frames, self.config.motion_dim, generator=generator, device=device)
             sample_fn = get_sampler(sampler or self.config.default_sampler)
             denoise = self.guided_denoise(identity_guidance) if guided else self.denoise
             x0 = sample_fn(denoise, x, self.schedule, cond, steps=steps or self.config.default_steps,
                            generator=generator, **sampler_kwargs)  # (B, T, D)
+            if self.is_residual:
+                x0 = cond["mean"] + x0  # (B, T, D)
         motion = x0 * self.motion_std + self.motion_mean  # (B, T, D)
         if not return_info:
             return motion

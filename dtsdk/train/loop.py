@@ -7,6 +7,7 @@ continue exactly where an uninterrupted run would be.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
@@ -27,7 +28,6 @@ from dtsdk.train.recipe import TrainRecipe
 from dtsdk.train.state import load_checkpoint, save_checkpoint
 
 log = logging.getLogger("dtsdk.train")
-LOSS_KEYS = ("loss", "recon", "velocity", "infonce")
 
 
 class _LossModule(nn.Module):
@@ -198,7 +198,7 @@ def train(recipe: TrainRecipe, output: str | None = None, resume: str | None = N
         extra = {"recipe": recipe.to_dict(), "world_size": world.size}
 
         start_step, t0 = step, time.perf_counter()
-        window: dict[str, list[float]] = {k: [] for k in LOSS_KEYS}
+        window: dict[str, list[float]] = collections.defaultdict(list)  # every loss part the model reports
         last: dict = {}
         while step < recipe.steps:
             epoch, skip = divmod(step, batches_per_epoch)
@@ -227,11 +227,11 @@ def train(recipe: TrainRecipe, output: str | None = None, resume: str | None = N
                     optimizer.step()
                 scheduler.step()
                 step += 1
-                for k in LOSS_KEYS:
-                    window[k].append(float(losses[k].detach()))
+                for k, v in losses.items():
+                    window[k].append(float(v.detach()))
                 if step % recipe.log_every == 0 or step == recipe.steps:
                     last = mean_across(world, {k: sum(v) / len(v) for k, v in window.items()}, device)
-                    window = {k: [] for k in LOSS_KEYS}
+                    window = collections.defaultdict(list)
                     if world.is_main:
                         seconds = time.perf_counter() - t0
                         row = {"step": step, **last, "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 3)}
