@@ -299,7 +299,8 @@ def test_residual_objective_trains_mean_and_residual_and_samples_around_the_mean
     audio = batch["audio"]
     features = model.encoder(audio, 12)
     identity = model.personalizer.embed(model.identity_index("s01", 3, "cpu"), 3)
-    mean = model.regress(features, identity, None) * model.motion_std + model.motion_mean  # (B, T, D)
+    with torch.no_grad():
+        mean = model.regress(features, identity, None) * model.motion_std + model.motion_mean  # (B, T, D)
     seen = []
 
     def spy(model_fn, x, schedule, cond, **kwargs):  # a sampler that records what it is given
@@ -322,3 +323,40 @@ def test_residual_objective_trains_mean_and_residual_and_samples_around_the_mean
     assert not torch.allclose(a, b)  # the residual is sampled: seeds differ
     # the samples scatter around the mean network's motion, as the residual's size allows
     assert float((a - mean).abs().mean()) < float((a - a.mean()).abs().mean())
+
+
+def test_v_parameterization_passes_a_clean_input_through_and_learns():
+    model = tiny_model(parameterization="v", seed=4).eval()
+    for block in model.denoiser.blocks:
+        torch.nn.init.normal_(block.film.weight, std=0.1)
+    batch = tiny_batch()
+    features = model.encoder(batch["audio"], 12)
+    cond = {"audio": features, "identity": model.personalizer.embed(None, 3), "mask": None}
+    x_t = torch.randn(3, 12, 52)
+    abar = model.schedule.alphas_cumprod.float()
+    for step in (0, 50, 99):
+        t = torch.full((3,), step)
+        v_hat = model.denoiser(x_t, t, features, cond["identity"])
+        expected = abar[step].sqrt() * x_t - (1 - abar[step]).sqrt() * v_hat
+        torch.testing.assert_close(model.denoise(x_t, t, cond), expected)
+    # Nearly clean (sqrt(1 - abar_0) = 0.025 for 100 cosine steps): the network gets a 2.5% say, the input the rest.
+    step0 = torch.zeros(3, dtype=torch.long)
+    network = model.denoiser(x_t, step0, features, cond["identity"])  # (B, T, D)
+    near_clean = model.denoise(x_t, step0, cond)
+    assert float((near_clean - x_t).abs().max()) < 0.03 * float(network.abs().max()) + 1e-3 * float(x_t.abs().max())
+    plain = tiny_model(parameterization="x0", seed=4).eval()
+    plain.load_state_dict(model.state_dict())
+    torch.testing.assert_close(plain.denoise(x_t, step0, cond), network)  # "x0": the network's output as it is
+
+    model = tiny_model(parameterization="v", objective="residual")
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for step in range(30):
+        loss = model.training_loss(batch, generator=torch.Generator().manual_seed(step % 3))["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5, losses
+    with pytest.raises(DtsdkError, match="unknown parameterization 'eps'"):
+        tiny_model(parameterization="eps")

@@ -41,6 +41,12 @@ class DiffusionTalkerConfig:
     # backbone (the denoiser sees an all-zero motion input at step 0 and regresses the motion
     # directly, like FaceFormer but not autoregressive); it ignores samplers, steps and seeds.
     objective: str = "diffusion"
+    # What the denoiser's output means. "x0": the clean motion itself. "v": the velocity target of
+    # Salimans & Ho 2022 (arXiv 2202.00512), x0_hat = sqrt(abar_t) x_t - sqrt(1 - abar_t) v_hat. With
+    # "v" a near-clean input passes through (the skip of Karras et al. 2022, arXiv 2206.00364), so the
+    # network's own error is damped by sqrt(1 - abar_t) at the last sampling steps instead of landing
+    # in the output as it does with "x0" (measured: docs/default-model.md). Samplers see x0_hat either way.
+    parameterization: str = "x0"
     diffusion_steps: int = 500
     schedule: str = "cosine"
     identity_dropout: float = 0.1  # probability of training a clip with the null identity

@@ -35,6 +35,7 @@ def recon_and_velocity(pred: torch.Tensor, target: torch.Tensor, mask: torch.Ten
 
 
 OBJECTIVES = ("diffusion", "residual", "regression")
+PARAMETERIZATIONS = ("x0", "v")
 
 
 class DiffusionTalker(nn.Module):
@@ -61,6 +62,9 @@ class DiffusionTalker(nn.Module):
             raise DtsdkError(f"unknown noise schedule '{config.schedule}'; choose cosine or linear")
         if config.objective not in OBJECTIVES:
             raise DtsdkError(f"unknown objective '{config.objective}'; choose {' or '.join(OBJECTIVES)}")
+        if config.parameterization not in PARAMETERIZATIONS:
+            raise DtsdkError(f"unknown parameterization '{config.parameterization}'; choose "
+                             f"{' or '.join(PARAMETERIZATIONS)}")
         self.register_buffer("motion_mean", torch.zeros(config.motion_dim))
         self.register_buffer("motion_std", torch.ones(config.motion_dim))
 
@@ -92,7 +96,14 @@ class DiffusionTalker(nn.Module):
 
         ``cond``: ``audio`` (B, T, D_audio), ``identity`` (B, E), optional ``mask`` (B, T) bool.
         """
-        return self.denoiser(x_t, t, cond["audio"], cond["identity"], cond.get("mask"))
+        return self.clean_estimate(self.denoiser(x_t, t, cond["audio"], cond["identity"], cond.get("mask")), x_t, t)
+
+    def clean_estimate(self, output: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The denoiser's output (B, T, D) at noisy x_t and steps t (B,) -> x0_hat, by ``config.parameterization``."""
+        if self.config.parameterization == "x0":
+            return output
+        abar = self.schedule.alphas_cumprod.to(output.device)[t].to(output.dtype).view(-1, 1, 1)  # (B, 1, 1)
+        return abar.sqrt() * x_t - (1 - abar).sqrt() * output  # v-parameterisation
 
     @property
     def is_generic(self) -> bool:
@@ -169,7 +180,7 @@ class DiffusionTalker(nn.Module):
             t = torch.randint(0, self.schedule.num_steps, (B,), generator=generator, device=motion.device)
             noise = torch.randn(x0.shape, generator=generator, device=motion.device, dtype=x0.dtype)
             x_t = self.schedule.q_sample(target, t, noise)  # (B, T, D)
-            x0_hat = self.denoiser(x_t, t, audio, identity, mask)  # (B, T, D)
+            x0_hat = self.denoise(x_t, t, {"audio": audio, "identity": identity, "mask": mask})  # (B, T, D)
 
         recon, velocity = recon_and_velocity(x0_hat, target, mask)
         loss = recon + self.config.velocity_weight * velocity + self.config.infonce_weight * infonce
