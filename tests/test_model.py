@@ -341,8 +341,8 @@ def test_v_parameterization_passes_a_clean_input_through_and_learns():
         torch.testing.assert_close(model.denoise(x_t, t, cond), expected)
     # Nearly clean (sqrt(1 - abar_0) = 0.025 for 100 cosine steps): the network gets a 2.5% say, the input the rest.
     step0 = torch.zeros(3, dtype=torch.long)
-    network = model.denoiser(x_t, step0, features, cond["identity"])  # (B, T, D)
-    near_clean = model.denoise(x_t, step0, cond)
+    network = model.denoiser(x_t, step0, features, cond["identity"]).detach()  # (B, T, D)
+    near_clean = model.denoise(x_t, step0, cond).detach()
     assert float((near_clean - x_t).abs().max()) < 0.03 * float(network.abs().max()) + 1e-3 * float(x_t.abs().max())
     plain = tiny_model(parameterization="x0", seed=4).eval()
     plain.load_state_dict(model.state_dict())
