@@ -1,7 +1,8 @@
 """The diffusion teacher against its baselines on the default corpus (issue 4's targets).
 
     python benchmarks/bench_teacher.py [--corpus data/corpus] [--teacher dtsdk/models/default]
-        [--regression runs/regression/final] [--generic runs/generic/final] [--limit N]
+        [--teacher-run runs/teacher/final] [--regression runs/regression/final]
+        [--generic runs/generic/final] [--limit N]
 
 Scores, on the test split (training speakers, unseen sentences) with `dtsdk.eval.evaluate_model`:
 the teacher with each clip's own identity, with `auto` identity, with the null identity; the
@@ -25,7 +26,8 @@ from dtsdk.eval.harness import comparison_table, evaluate_model  # noqa: E402
 from dtsdk.io.atomic import atomic_open  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SWEEP = (("ddim", 50), ("ddpm", 50), ("ddpm", 100), ("ddpm", 250))  # teacher samplers compared on a subset
+# Teacher samplers compared on a subset.
+SWEEP = (("ddim", 1), ("ddim", 10), ("ddim", 50), ("ddpm", 25), ("ddpm", 100), ("ddpm", 250))
 SWEEP_EVERY = 9  # every 9th test clip: 32 clips, every speaker
 RESULTS = REPO / "docs" / "results" / "bench_teacher.json"
 
@@ -63,6 +65,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default="data/corpus")
     ap.add_argument("--teacher", default="dtsdk/models/default")
+    ap.add_argument("--teacher-run", default="runs/teacher/final", help="the training run packaged as --teacher")
     ap.add_argument("--regression", default="runs/regression/final")
     ap.add_argument("--generic", default="runs/generic/final")
     ap.add_argument("--samples", type=int, default=2)
@@ -114,7 +117,7 @@ Reproduce one row: `dtsdk eval {args.teacher} --corpus {args.corpus} --split tes
 
 | model | folder | training |
 |---|---|---|
-| teacher (the default model, float16) | `{args.teacher}` | {_training(Path('runs/teacher/final'))} (`recipes/teacher.yaml`) |
+| teacher (the default model, float16) | `{args.teacher}` | {_training(Path(args.teacher_run))} (`recipes/teacher.yaml`) |
 | regression baseline | `{args.regression}` | {_training(Path(args.regression))} (`recipes/baseline-regression.yaml`) |
 | generic model | `{args.generic}` | {_training(Path(args.generic))} (`recipes/baseline-generic.yaml`) |
 

@@ -7,7 +7,7 @@ For the first test clips of a few training speakers it writes an MP4 per clip (t
 row, with the clip's audio) and one contact sheet of stills: for each clip, the frame in the middle
 of a bilabial (p/b/m), a rounded vowel (uw/ow) and an open vowel (aa/ae). The ground truth is
 rendered without its head motion, as the models predict the face only. ``--say TEXT`` adds a clip
-spoken by a TTS voice that is not in the corpus (no ground truth column).
+spoken by a TTS voice that is not in the corpus (no ground truth column), with its own stills.
 """
 from __future__ import annotations
 
@@ -103,6 +103,19 @@ def main() -> int:
         frames = strip(cols)
         write_mp4(frames, out / "say.mp4", talker.config.fps, audio=load_audio(wav, sr=48000)[:round(len(frames) / talker.config.fps * 48000)])
         print(f"wrote {out / 'say.mp4'} (identity matched: {cols[1][1].meta['identity']})")
+        # No phone times for this voice: the stills are the regression's three most closed mouths
+        # (bilabials, where a wrong open mouth shows) and its most open one.
+        jaw = cols[-1][1].arkit_weights()[:, dtsdk.ARKIT52.index("jawOpen")]
+        order = np.argsort(jaw)
+        moments = [int(f) for f in order[:: max(1, len(order) // 40)][:3]] + [int(order[-1])]
+        titles = [title for title, _ in cols]
+        rows = [label(frames[f], titles) for f in sorted(moments)]
+        say_sheet = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")
+        for k, row in enumerate(rows):
+            say_sheet.paste(row, (0, k * row.height))
+        stills.mkdir(parents=True, exist_ok=True)
+        say_sheet.save(stills / "side_by_side_say.png")
+        print(f"wrote {stills / 'side_by_side_say.png'}")
 
     width = max(img.width for _, img in sheet_rows)
     sheet = Image.new("RGB", (110 + width, sum(img.height for _, img in sheet_rows)), "white")

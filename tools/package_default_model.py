@@ -40,7 +40,7 @@ style of that model, not of captured human faces; fine-tune on capture data for 
 
 | | |
 |---|---|
-| recipe | `{recipe_path}` (objective {objective}, {diffusion_steps}-step {schedule} schedule) |
+| recipe | `{recipe_path}` (objective {objective}, {parameterization}-parameterised denoiser, {diffusion_steps}-step {schedule} schedule) |
 | training | {steps} steps, batch {batch_size}, {window_s:g} s windows, lr {lr:g}, seed {seed} |
 | time | {minutes:.1f} min on {device} ({world_size} process(es)) |
 | final training loss | {final_loss:.4f} |
@@ -73,7 +73,7 @@ def main() -> int:
     train = manifest["splits"]["train"]
     facts = dict(
         fps=c.fps, params=sum(p.numel() for p in model.parameters()), identities=c.num_identities,
-        names=", ".join(c.identities), recipe_path=args.recipe_path, objective=c.objective,
+        names=", ".join(c.identities), recipe_path=args.recipe_path, objective=c.objective, parameterization=c.parameterization,
         diffusion_steps=c.diffusion_steps, schedule=c.schedule, steps=summary["steps"],
         batch_size=recipe["batch_size"], window_s=recipe["window_s"], lr=recipe["lr"], seed=recipe["seed"],
         minutes=summary["seconds"] / 60, device=summary["device"], world_size=summary["world_size"],
