@@ -12,9 +12,9 @@ from dtsdk.inference.talker import DEFAULT_MODEL_DIR
 def test_default_model_is_packaged_small_and_documented():
     files = sorted(p.name for p in DEFAULT_MODEL_DIR.iterdir())
     assert files == ["README.md", "config.json", "model.safetensors"]
-    assert (DEFAULT_MODEL_DIR / "model.safetensors").stat().st_size < 6e6  # "a few MB"
+    assert (DEFAULT_MODEL_DIR / "model.safetensors").stat().st_size < 8e6  # "a few MB"
     config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
-    assert config["objective"] == "diffusion" and len(config["identities"]) == 24
+    assert config["objective"] == "residual" and config["parameterization"] == "v" and len(config["identities"]) == 24
     card = (DEFAULT_MODEL_DIR / "README.md").read_text()
     assert "synthetic" in card.lower() and "recipes/teacher.yaml" in card
 
