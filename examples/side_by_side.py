@@ -109,10 +109,13 @@ def main() -> int:
         order = np.argsort(jaw)
         moments = [int(f) for f in order[:: max(1, len(order) // 40)][:3]] + [int(order[-1])]
         titles = [title for title, _ in cols]
-        rows = [label(frames[f], titles) for f in sorted(moments)]
-        say_sheet = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")
-        for k, row in enumerate(rows):
-            say_sheet.paste(row, (0, k * row.height))
+        rows = [(f"{f / talker.config.fps:.2f} s, {'most open' if f == moments[-1] else 'closed'}",
+                 label(frames[f], titles)) for f in sorted(moments)]
+        say_sheet = Image.new("RGB", (110 + rows[0][1].width, sum(r.height for _, r in rows)), "white")
+        say_draw = ImageDraw.Draw(say_sheet)
+        for k, (text, row) in enumerate(rows):
+            say_sheet.paste(row, (110, k * row.height))
+            say_draw.text((4, k * row.height + row.height // 2), text, fill="black")
         stills.mkdir(parents=True, exist_ok=True)
         say_sheet.save(stills / "side_by_side_say.png")
         print(f"wrote {stills / 'side_by_side_say.png'}")

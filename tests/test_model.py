@@ -35,6 +35,25 @@ def tiny_batch(B=3, T=12, seed=0):
             "mask": mask, "speaker": torch.arange(B) % len(SPEAKERS)}
 
 
+def fit_one_batch(model, batch, steps=30, seeds=3) -> list[dict]:
+    """Adam on one batch; returns every step's loss parts as floats. The generator cycles through
+    ``seeds`` seeds, so the same t and noise come back and the loss curve reflects learning."""
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    history = []
+    for step in range(steps):
+        parts = model.training_loss(batch, generator=torch.Generator().manual_seed(step % seeds))
+        opt.zero_grad()
+        parts["loss"].backward()
+        opt.step()
+        history.append({k: float(v.detach()) for k, v in parts.items()})
+    return history
+
+
+def assert_halves(history, key="loss"):
+    values = [h[key] for h in history]
+    assert sum(values[-5:]) / 5 < 0.5 * sum(values[:5]) / 5, values
+
+
 def test_config_round_trips_through_a_dict():
     cfg = DiffusionTalkerConfig(identities=list(SPEAKERS), **TINY)
     again = DiffusionTalkerConfig.from_dict(cfg.to_dict())
@@ -132,16 +151,7 @@ def test_training_loss_parts_and_overfitting_one_batch():
     parts = model.training_loss(batch)
     assert set(parts) == {"loss", "recon", "velocity", "infonce"}
     assert all(v.dim() == 0 and torch.isfinite(v) for v in parts.values())
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for step in range(30):
-        # a fixed generator: the same t and noise each step, so the loss curve reflects learning
-        loss = model.training_loss(batch, generator=torch.Generator().manual_seed(step % 3))["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5, losses
+    assert_halves(fit_one_batch(model, batch))
 
 
 def test_sampling_shapes_identities_and_seeds():
@@ -202,15 +212,7 @@ def test_missing_identities_and_paths_are_clear_errors(tmp_path):
 def test_regression_objective_learns_and_ignores_seeds():
     model = tiny_model(objective="regression")
     batch = tiny_batch()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for step in range(30):
-        loss = model.training_loss(batch, generator=torch.Generator().manual_seed(step))["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5, losses
+    assert_halves(fit_one_batch(model, batch, seeds=30))
     model.eval()
     audio = batch["audio"]
     a = model.sample(audio, 12, identity="s01", generator=torch.Generator().manual_seed(0))
@@ -285,15 +287,7 @@ def test_residual_objective_trains_mean_and_residual_and_samples_around_the_mean
     assert any(p.grad is not None and p.grad.any() for p in model.denoiser.parameters())
 
     model = tiny_model(objective="residual")
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    first = None
-    for step in range(40):
-        parts = model.training_loss(batch, generator=torch.Generator().manual_seed(step % 3))
-        opt.zero_grad()
-        parts["loss"].backward()
-        opt.step()
-        first = first if first is not None else float(parts["mean_recon"].detach())
-    assert float(parts["mean_recon"].detach()) < 0.5 * first
+    assert_halves(fit_one_batch(model, batch, steps=40), key="mean_recon")
 
     model.eval()
     audio = batch["audio"]
@@ -349,14 +343,6 @@ def test_v_parameterization_passes_a_clean_input_through_and_learns():
     torch.testing.assert_close(plain.denoise(x_t, step0, cond), network)  # "x0": the network's output as it is
 
     model = tiny_model(parameterization="v", objective="residual")
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for step in range(30):
-        loss = model.training_loss(batch, generator=torch.Generator().manual_seed(step % 3))["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-    assert sum(losses[-5:]) / 5 < 0.5 * sum(losses[:5]) / 5, losses
+    assert_halves(fit_one_batch(model, batch))
     with pytest.raises(DtsdkError, match="unknown parameterization 'eps'"):
         tiny_model(parameterization="eps")
