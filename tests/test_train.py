@@ -135,3 +135,48 @@ def test_auto_identity_picks_the_right_speaker_after_training(corpus, tmp_path):
     clips = [c for c in read_manifest(corpus)["clips"] if c["split"] == "test"]  # sentences never trained on
     matched = [talker.animate(corpus / c["wav"], seed=0, identity="auto").meta["identity"] for c in clips]
     assert len(clips) >= 4 and matched == [c["speaker"] for c in clips]
+
+
+def test_training_on_a_live_link_capture_folder(corpus, tmp_path):
+    """Real-capture layout: the tiny corpus's training clips rewritten as Live Link Face takes (CSV at
+    60 fps + WAV, a sidecar naming the speaker), trained on with `dtsdk train` and animated."""
+    import shutil
+
+    from dtsdk.animation import Animation
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.inference import Talker
+
+    captures = tmp_path / "captures"
+    captures.mkdir()
+    clips = [c for c in read_manifest(corpus)["clips"] if c["split"] == "train"]
+    for c in clips:
+        Animation.load(corpus / c["motion"]).save(captures / f"{c['clip']}.csv")
+        shutil.copy(corpus / c["wav"], captures / f"{c['clip']}.wav")
+        (captures / f"{c['clip']}.align.json").write_text(json.dumps({"speaker": c["speaker"]}))
+    summary = train(tiny_recipe(captures, steps=10, checkpoint_every=0), output=tmp_path / "run")
+    assert summary["steps"] == 10
+    talker = Talker(tmp_path / "run" / "final", steps=2, device="cpu")
+    assert talker.identities == sorted({c["speaker"] for c in clips})
+    assert (talker.config.rig, talker.config.motion_dim, talker.config.fps) == ("arkit52", 52, 60.0)
+    anim = talker.animate(captures / f"{clips[0]['clip']}.wav", seed=0, identity=clips[0]["speaker"])
+    assert anim.fps == 60 and anim.names[0] == "eyeBlinkLeft" and abs(anim.num_frames - 60 * clips[0]["duration_s"]) <= 1
+
+
+def test_training_on_vertex_captures_gives_a_vertex_space_model(tmp_path):
+    from test_capture_vocaset_biwi import VOCA_SUBJECTS, VOCA_V, make_dataset
+
+    from dtsdk.inference import Talker
+
+    root = tmp_path / "vocaset"
+    make_dataset(root, VOCA_V, {f"{s}_sentence{n:02d}": 60 for s in VOCA_SUBJECTS for n in (1, 2)}, 60, 22050)
+    train(tiny_recipe(root, steps=5, batch_size=2, checkpoint_every=0, reader="vocaset"), output=tmp_path / "run")
+    talker = Talker(tmp_path / "run" / "final", steps=2, device="cpu")
+    assert (talker.config.rig, talker.config.motion_dim, talker.config.fps) == ("flame-5023", 3 * VOCA_V, 30.0)
+    anim = talker.animate(root / "wav" / f"{VOCA_SUBJECTS[0]}_sentence01.wav", seed=0, identity=VOCA_SUBJECTS[0])
+    assert anim.rig == "flame-5023" and anim.names == () and anim.weights.shape == (30, 3 * VOCA_V)
+
+
+def test_a_folder_that_is_neither_corpus_nor_captures(tmp_path):
+    (tmp_path / "notes.txt").write_text("nothing to train on")
+    with pytest.raises(DtsdkError, match="no capture reader recognises.*nor is it a dtsdk corpus"):
+        train(tiny_recipe(tmp_path, steps=2))

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from dtsdk.animation import Animation
-from dtsdk.errors import AudioError, DtsdkError
+from dtsdk.errors import AudioError, DtsdkError, PluginError
 from dtsdk.inference.windows import Stitcher, plan_windows
 
 # Where the packaged default model lives; a later release ships a small trained checkpoint here.
@@ -133,8 +133,12 @@ class Talker:
 
         from dtsdk.rigs import get_rig
 
-        model_rig = get_rig(self.config.rig)
-        names = model_rig.shape_names if len(model_rig.shape_names) == self.config.motion_dim else ()
+        try:
+            model_rig = get_rig(self.config.rig)
+            rig_name = model_rig.name
+            names = model_rig.shape_names if len(model_rig.shape_names) == self.config.motion_dim else ()
+        except PluginError:  # a vertex space from captures (e.g. vocaset) whose rig no plugin registers
+            rig_name, names = self.config.rig, ()
         meta = {"identity": None if index is None else self.config.identities[index],
                 "identity_confidence": confidence, "seed": seed, "sampler": self.sampler, "steps": self.steps,
                 "guidance": self.guidance,
@@ -142,7 +146,7 @@ class Talker:
                                                                       self.overlap_frames))}
         animations = []
         for k in range(num_samples):
-            anim = Animation(motion[k], names, self.config.fps, model_rig.name, meta={**meta, "sample": k})
+            anim = Animation(motion[k], names, self.config.fps, rig_name, meta={**meta, "sample": k})
             animations.append(anim.to_rig(rig) if rig else anim)
         return animations[0] if num_samples == 1 else animations
 

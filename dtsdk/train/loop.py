@@ -55,6 +55,37 @@ def training_speakers(manifest: dict) -> list[str]:
     return sorted(s["speaker"] for s in manifest["speakers"] if s["role"] == "train")
 
 
+def training_data(recipe: TrainRecipe):
+    """The training ``TalkingFaceDataset`` and the model config the data decides.
+
+    A dtsdk corpus (``manifest.yaml``) gives its train split in ARKit-52; a capture folder gives
+    every clip its reader finds, in the reader's motion space (ARKit-52 for Live Link Face, vertex
+    offsets in mm for VOCASET/BIWI), with the speakers the reader names.
+    """
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.data.dataset import TalkingFaceDataset
+
+    if (Path(recipe.corpus) / "manifest.yaml").is_file() or not Path(recipe.corpus).exists():
+        manifest = read_manifest(recipe.corpus)  # a missing folder fails here, naming it
+        speakers = training_speakers(manifest)
+        data = TalkingFaceDataset.from_corpus(recipe.corpus, "train", window_s=recipe.window_s, seed=recipe.seed,
+                                              speakers=speakers)
+        return data, recipe.model_config(speakers, manifest["fps"])
+    if not recipe.reader:
+        from dtsdk.capture import find_capture_reader
+
+        try:
+            find_capture_reader(recipe.corpus)
+        except DtsdkError as exc:
+            raise DtsdkError(f"{exc}; nor is it a dtsdk corpus (no manifest.yaml)") from None
+    data = TalkingFaceDataset.from_captures(recipe.corpus, reader=recipe.reader or None, window_s=recipe.window_s,
+                                            seed=recipe.seed)
+    if len(data) == 0:
+        raise DtsdkError(f"{recipe.corpus}: the capture reader found no clips to train on")
+    first = data.clips[0].load()[1]  # an Animation: its width and rig are the model's motion space
+    return data, recipe.model_config(data.speakers, data.fps, first.weights.shape[1], first.rig)
+
+
 def motion_stats(dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean and std (D,) over every frame of the dataset's clips (float64 sums)."""
     frames = np.concatenate([dataset.clip_motion(i) for i in range(len(dataset))])  # (N, D); fills its cache too
@@ -144,8 +175,6 @@ def train(recipe: TrainRecipe, output: str | None = None, resume: str | None = N
     ``progress(step, losses)`` is called on rank 0 after every step (the CLI draws a bar with it).
     Under `torchrun` only rank 0 writes; all ranks return the summary.
     """
-    from dtsdk.corpus.manifest import read_manifest
-    from dtsdk.data.dataset import TalkingFaceDataset
     from dtsdk.model.diffusion_talker import DiffusionTalker
 
     out = Path(output or recipe.output)
@@ -160,11 +189,8 @@ def train(recipe: TrainRecipe, output: str | None = None, resume: str | None = N
         np.random.seed(recipe.seed)
         torch.manual_seed(recipe.seed)  # identical initial weights on every rank (DDP also broadcasts them)
 
-        manifest = read_manifest(recipe.corpus)
-        speakers = training_speakers(manifest)
-        data = TalkingFaceDataset.from_corpus(recipe.corpus, "train", window_s=recipe.window_s, seed=recipe.seed,
-                                              speakers=speakers)
-        model = DiffusionTalker(recipe.model_config(speakers, manifest["fps"]))
+        data, config = training_data(recipe)
+        model = DiffusionTalker(config)
         model.set_motion_stats(*motion_stats(data))
         model.to(device).train()
 

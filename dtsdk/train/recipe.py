@@ -1,7 +1,10 @@
 """Training recipes: plain YAML read into a dataclass, every field checked with a message naming the file.
 
 Same pattern as :mod:`dtsdk.corpus.recipe`. Relative ``corpus`` and ``output`` paths are taken from
-the current directory (recipes are run from the repository root).
+the current directory (recipes are run from the repository root). ``corpus`` is either a folder
+built by ``dtsdk corpus build`` (it holds ``manifest.yaml``; its ``train`` split is trained on) or a
+folder of real captures read by a capture reader (``reader:`` names one, else it is detected;
+every clip is trained on, and the motion space, fps and speakers come from the captures).
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from dtsdk.errors import DtsdkError
 @dataclass
 class TrainRecipe:
     name: str = "dtsdk-teacher"
-    corpus: str = "data/corpus"  # a folder built by `dtsdk corpus build`
+    corpus: str = "data/corpus"  # a folder built by `dtsdk corpus build`, or of real captures
+    reader: str = ""  # capture reader for a capture folder ("" = detect); unused for a dtsdk corpus
     output: str = "runs/teacher"
     model: dict = field(default_factory=dict)  # DiffusionTalkerConfig overrides, nested (denoiser: {d_model: 64})
     window_s: float = 2.0  # training crop length in seconds
@@ -48,11 +52,12 @@ class TrainRecipe:
         recipe.validate(where)
         return recipe
 
-    def model_config(self, identities: list[str], fps: float):
-        """The DiffusionTalkerConfig: recipe overrides plus what the corpus decides (speakers, fps)."""
+    def model_config(self, identities: list[str], fps: float, motion_dim: int = 52, rig: str = "arkit52"):
+        """The DiffusionTalkerConfig: recipe overrides plus what the data decides (speakers, fps, motion space)."""
         from dtsdk.model.config import DiffusionTalkerConfig
 
-        return DiffusionTalkerConfig.from_dict({**self.model, "identities": list(identities), "fps": float(fps)})
+        return DiffusionTalkerConfig.from_dict({**self.model, "identities": list(identities), "fps": float(fps),
+                                                "motion_dim": int(motion_dim), "rig": rig})
 
     def validate(self, where: str = "<recipe>") -> None:
         checks = [
@@ -73,7 +78,7 @@ class TrainRecipe:
         for ok, message in checks:
             if not ok:
                 raise DtsdkError(f"{where}: {message}")
-        for fixed in ("identities", "fps"):
+        for fixed in ("identities", "fps", "motion_dim", "rig"):
             if fixed in self.model:
                 raise DtsdkError(f"{where}: model.{fixed} comes from the corpus; remove it from the recipe")
         try:  # typos in the nested model overrides surface now, not after the corpus loads
