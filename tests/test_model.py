@@ -346,3 +346,20 @@ def test_v_parameterization_passes_a_clean_input_through_and_learns():
     assert_halves(fit_one_batch(model, batch))
     with pytest.raises(DtsdkError, match="unknown parameterization 'eps'"):
         tiny_model(parameterization="eps")
+
+
+def test_identity_guidance_on_the_residual_objective_reaches_the_generic_path_at_zero():
+    model = tiny_model(seed=5, objective="residual", parameterization="v").eval()
+    for net in (model.denoiser, model.mean_net):  # give the identity a say, as training would
+        for block in net.blocks:
+            torch.nn.init.normal_(block.film.weight, std=0.1)
+    audio = tiny_batch(B=2)["audio"]
+
+    def run(identity, w, sampler="ddpm"):
+        return model.sample(audio, 12, identity=identity, steps=5, identity_guidance=w, sampler=sampler,
+                            generator=torch.Generator().manual_seed(0))
+
+    for sampler in ("ddpm", "ddim"):
+        torch.testing.assert_close(run("s01", 0.0, sampler), run(None, 1.0, sampler), atol=1e-3, rtol=0)
+    assert not torch.allclose(run("s01", 2.0), run("s01", 1.0))
+    assert not torch.allclose(run("s01", 1.0), run(None, 1.0))

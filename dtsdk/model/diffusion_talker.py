@@ -132,18 +132,28 @@ class DiffusionTalker(nn.Module):
 
     def guided_denoise(self, weight: float):
         """Classifier-free guidance (Ho & Salimans 2022, arXiv 2207.12598) with the null identity
-        that identity dropout trains: the sampler contract, running both identities in one batch."""
+        that identity dropout trains: the sampler contract, running both identities in one batch.
+
+        Residual objective: the sampler's state is a residual from the identity's mean, so the null
+        branch sees the same noisy motion re-expressed against the null mean, ``x_t + sqrt(abar_t)
+        (mean - mean_null)``, and the guidance mixes whole motions (mean + residual). With weight 0
+        this is exactly the generic model's sampling path.
+        """
         def denoise(x_t: torch.Tensor, t: torch.Tensor, cond: dict) -> torch.Tensor:
             B = x_t.shape[0]
             mask = cond.get("mask")
             both = {"audio": torch.cat([cond["audio"], cond["audio"]]),
                     "identity": torch.cat([cond["identity"], self.personalizer.embed(None, B)]),
                     "mask": None if mask is None else torch.cat([mask, mask])}
-            x0_id, x0_null = self.denoise(torch.cat([x_t, x_t]), torch.cat([t, t]), both).chunk(2)  # (B, T, D) each
-            if "mean" in cond:  # residual objective: guide the whole motion, answer in the identity's residual
-                mean, mean_null = cond["mean"], cond["mean_null"]  # (B, T, D) each
-                return mean_null + x0_null + weight * (mean + x0_id - mean_null - x0_null) - mean
-            return x0_null + weight * (x0_id - x0_null)
+            if "mean" not in cond:
+                x0_id, x0_null = self.denoise(torch.cat([x_t, x_t]), torch.cat([t, t]), both).chunk(2)  # (B, T, D)
+                return x0_null + weight * (x0_id - x0_null)
+            mean, mean_null = cond["mean"], cond["mean_null"]  # (B, T, D) each
+            abar = self.schedule.alphas_cumprod.to(x_t.device)[t].to(x_t.dtype).view(-1, 1, 1)  # (B, 1, 1)
+            x_null = x_t + abar.sqrt() * (mean - mean_null)  # the same noisy motion, against the null mean
+            r_id, r_null = self.denoise(torch.cat([x_t, x_null]), torch.cat([t, t]), both).chunk(2)  # (B, T, D)
+            whole_id, whole_null = mean + r_id, mean_null + r_null
+            return whole_null + weight * (whole_id - whole_null) - mean
         return denoise
 
     # ---- training ------------------------------------------------------------------------------
