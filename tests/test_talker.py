@@ -244,3 +244,12 @@ def test_cli_say_errors(checkpoint, tmp_path, capsys, argv, message):
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and "\n" not in err
     assert not (tmp_path / "a.wav").exists() and not (tmp_path / "a.npz").exists()
+
+
+def test_arkit_output_stays_in_the_unit_range(talker, speech):
+    wave, _ = speech
+    raw = talker.model.sample(torch.from_numpy(wave)[None], 45, identity="a", steps=3,
+                              generator=torch.Generator().manual_seed(0)).numpy()
+    assert raw.min() < 0 or raw.max() > 1  # the untrained model overshoots, as a sampled one can
+    anim = talker.animate(wave, sr=SR, seed=0, identity="a")
+    assert anim.weights.min() >= 0.0 and anim.weights.max() <= 1.0
