@@ -109,7 +109,7 @@ def main() -> int:
         order = np.argsort(jaw)
         moments = [int(f) for f in order[:: max(1, len(order) // 40)][:3]] + [int(order[-1])]
         titles = [title for title, _ in cols]
-        rows = [(f"{f / talker.config.fps:.2f} s, {'most open' if f == moments[-1] else 'closed'}",
+        rows = [(f"{f / talker.config.fps:.2f} s, {'jaw most open' if f == moments[-1] else 'jaw least open'}",
                  label(frames[f], titles)) for f in sorted(moments)]
         say_sheet = Image.new("RGB", (110 + rows[0][1].width, sum(r.height for _, r in rows)), "white")
         say_draw = ImageDraw.Draw(say_sheet)
