@@ -162,9 +162,11 @@ def test_training_on_a_live_link_capture_folder(corpus, tmp_path):
     assert anim.fps == 60 and anim.names[0] == "eyeBlinkLeft" and abs(anim.num_frames - 60 * clips[0]["duration_s"]) <= 1
 
 
-def test_training_on_vertex_captures_gives_a_vertex_space_model(tmp_path):
+def test_training_on_vertex_captures_gives_a_vertex_space_model(corpus, tmp_path, capsys):
     from test_capture_vocaset_biwi import VOCA_SUBJECTS, VOCA_V, make_dataset
 
+    from dtsdk.cli import main
+    from dtsdk.eval.harness import evaluate_model
     from dtsdk.inference import Talker
 
     root = tmp_path / "vocaset"
@@ -174,6 +176,15 @@ def test_training_on_vertex_captures_gives_a_vertex_space_model(tmp_path):
     assert (talker.config.rig, talker.config.motion_dim, talker.config.fps) == ("flame-5023", 3 * VOCA_V, 30.0)
     anim = talker.animate(root / "wav" / f"{VOCA_SUBJECTS[0]}_sentence01.wav", seed=0, identity=VOCA_SUBJECTS[0])
     assert anim.rig == "flame-5023" and anim.names == () and anim.weights.shape == (30, 3 * VOCA_V)
+    # What cannot work with this motion space says so, before anything is written.
+    wav = root / "wav" / f"{VOCA_SUBJECTS[0]}_sentence01.wav"
+    code = main(["animate", str(wav), "--model", str(tmp_path / "run" / "final"), "--identity", VOCA_SUBJECTS[0],
+                 "-o", str(tmp_path / "a.npz"), "-o", str(tmp_path / "a.mp4")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "a.mp4: this model's motion space 'flame-5023'" in err and "\n" not in err
+    assert not (tmp_path / "a.npz").exists()
+    with pytest.raises(DtsdkError, match="dtsdk eval scores ARKit-52 models"):
+        evaluate_model(tmp_path / "run" / "final", corpus)
 
 
 def test_a_folder_that_is_neither_corpus_nor_captures(tmp_path):

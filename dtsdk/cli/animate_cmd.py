@@ -59,6 +59,11 @@ def run(args):
     started = time.perf_counter()
     talker = Talker(args.model, identity=args.identity, sampler=args.sampler, steps=args.steps, device=args.device,
                     guidance=args.guidance)
+    previews = [out for out in args.output if Path(out).suffix.lower() in PREVIEW_SUFFIXES]
+    if previews and not _renderable(talker.config):
+        raise DtsdkError(f"{previews[0]}: this model's motion space '{talker.config.rig}' "
+                         f"({talker.config.motion_dim} values a frame) is neither ARKit-52 nor a registered mesh rig, "
+                         "so it cannot be previewed; write .npz or .npy, or register its rig with a plugin")
     anim = talker.animate(args.audio, seed=args.seed)
     log.info("animated %s: %d frames at %g fps in %.1f s (identity: %s)", args.audio, anim.num_frames, anim.fps,
              time.perf_counter() - started, anim.meta["identity"] or "generic")
@@ -85,6 +90,19 @@ def speak(text: str, voice: str, wav: Path) -> str:
         sf.write(tmp, utterance.audio, utterance.sample_rate, subtype="PCM_16", format="WAV")
     log.info("spoke %.1f s with %s -> %s", utterance.duration_s, voice, wav)
     return str(wav)
+
+
+def _renderable(config) -> bool:
+    """ARKit-52 motion renders on any mesh rig; other motion only on its own registered mesh rig."""
+    from dtsdk.errors import PluginError
+    from dtsdk.rigs import ARKIT52, get_rig
+
+    if config.motion_dim == len(ARKIT52):
+        return True
+    try:
+        return get_rig(config.rig).has_mesh
+    except PluginError:
+        return False
 
 
 def _write(anim, out: str, args) -> str:

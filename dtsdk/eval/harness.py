@@ -122,6 +122,10 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     manifest = read_manifest(root)
     clips = _clips(manifest, split, limit, every)
     talker = Talker(model, sampler=sampler, steps=steps, device=device, guidance=guidance)
+    if talker.config.motion_dim != 52:
+        raise DtsdkError(f"{talker.model_name}: dtsdk eval scores ARKit-52 models against a dtsdk corpus (decoded "
+                         f"onto {RIG}); this model's motion space is '{talker.config.rig}' "
+                         f"({talker.config.motion_dim} values a frame)")
     systems = tuple(systems or default_systems(talker.model))
     unknown = [name for name in systems if name not in default_systems(talker.model)]
     if unknown:
