@@ -32,3 +32,25 @@ def test_talker_with_no_arguments_animates_offline(monkeypatch):
     assert anim.meta["identity"] == "t05"
     with pytest.raises(dtsdk.DtsdkError, match="unknown identity 'me'"):
         talker.animate(wave, sr=16000, identity="me")
+
+
+@pytest.mark.parametrize("engine, name", [("flite", "slt"), ("espeak-ng", "en-us")])
+def test_default_model_closes_on_bilabials_and_opens_on_vowels(engine, name):
+    """The shipped model on a new sentence: lips shut at p/b/m, the mouth open at open vowels
+    (phone times from the TTS engine; opening = jawOpen - mouthClose)."""
+    import dtsdk
+    from dtsdk.corpus.tts import Voice, synthesize
+    from dtsdk.rigs import ARKIT52
+
+    speech = synthesize("Bob bought a map. Mama baked a pie.", Voice(engine, name))
+    anim = dtsdk.Talker(device="cpu").animate(speech.audio, sr=speech.sample_rate, seed=0, identity="auto")
+    w = anim.arkit_weights()
+    opening = w[:, ARKIT52.index("jawOpen")] - w[:, ARKIT52.index("mouthClose")]  # (T,)
+
+    def at(phones):
+        frames = [round((p.start_s + p.end_s) / 2 * anim.fps) for p in speech.phones if p.phone in phones]
+        assert frames, phones
+        return float(opening[frames].mean())
+
+    bilabial, vowel = at({"p", "b", "m"}), at({"aa", "ae", "ah"})
+    assert bilabial < 0.05 and vowel > 0.12, (bilabial, vowel)
