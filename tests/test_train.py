@@ -191,3 +191,15 @@ def test_a_folder_that_is_neither_corpus_nor_captures(tmp_path):
     (tmp_path / "notes.txt").write_text("nothing to train on")
     with pytest.raises(DtsdkError, match="no capture reader recognises.*nor is it a dtsdk corpus"):
         train(tiny_recipe(tmp_path, steps=2))
+
+
+def test_denoiser_error_by_step_tool(corpus, tmp_path):
+    model = {**TINY_MODEL, "objective": "residual", "parameterization": "v"}
+    train(tiny_recipe(corpus, steps=5, checkpoint_every=0, model=model), output=tmp_path)
+    done = subprocess.run([sys.executable, str(REPO / "tools" / "denoiser_error_by_step.py"), str(tmp_path / "final"),
+                           "--corpus", str(corpus), "--clips", "4"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ") and "step" not in line]
+    assert [int(r[0]) for r in rows][0] == 0 and int(rows[-1][0]) == 499 and len(rows) == 11
+    step0_model, step0_input = float(rows[0][2]), float(rows[0][3])
+    assert step0_model < 10 * step0_input + 1e-3  # v: a near-clean input passes through, however untrained
