@@ -103,8 +103,8 @@ def main() -> int:
         frames = strip(cols)
         write_mp4(frames, out / "say.mp4", talker.config.fps, audio=load_audio(wav, sr=48000)[:round(len(frames) / talker.config.fps * 48000)])
         print(f"wrote {out / 'say.mp4'} (identity matched: {cols[1][1].meta['identity']})")
-        # No phone times for this voice: the stills are the regression's three most closed mouths
-        # (bilabials, where a wrong open mouth shows) and its most open one.
+        # No phone times for this voice: the stills are three of the regression's least open jaws
+        # (closures and rests, where a wrongly open mouth shows) and its most open one.
         jaw = cols[-1][1].arkit_weights()[:, dtsdk.ARKIT52.index("jawOpen")]
         order = np.argsort(jaw)
         moments = [int(f) for f in order[:: max(1, len(order) // 40)][:3]] + [int(order[-1])]

@@ -95,9 +95,9 @@ def speak(text: str, voice: str, wav: Path) -> str:
 def _renderable(config) -> bool:
     """ARKit-52 motion renders on any mesh rig; other motion only on its own registered mesh rig."""
     from dtsdk.errors import PluginError
-    from dtsdk.rigs import ARKIT52, get_rig
+    from dtsdk.rigs import get_rig
 
-    if config.motion_dim == len(ARKIT52):
+    if config.is_arkit:
         return True
     try:
         return get_rig(config.rig).has_mesh

@@ -122,7 +122,7 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     manifest = read_manifest(root)
     clips = _clips(manifest, split, limit, every)
     talker = Talker(model, sampler=sampler, steps=steps, device=device, guidance=guidance)
-    if talker.config.motion_dim != 52:
+    if not talker.config.is_arkit:
         raise DtsdkError(f"{talker.model_name}: dtsdk eval scores ARKit-52 models against a dtsdk corpus (decoded "
                          f"onto {RIG}); this model's motion space is '{talker.config.rig}' "
                          f"({talker.config.motion_dim} values a frame)")

@@ -19,7 +19,6 @@ import torch
 from dtsdk.animation import Animation
 from dtsdk.errors import AudioError, DtsdkError, PluginError
 from dtsdk.inference.windows import Stitcher, plan_windows
-from dtsdk.rigs.arkit import ARKIT52
 
 # Where the packaged default model lives; a later release ships a small trained checkpoint here.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
@@ -140,7 +139,7 @@ class Talker:
             names = model_rig.shape_names if len(model_rig.shape_names) == self.config.motion_dim else ()
         except PluginError:  # a vertex space from captures (e.g. vocaset) whose rig no plugin registers
             rig_name, names = self.config.rig, ()
-        if tuple(names) == tuple(ARKIT52):
+        if self.config.is_arkit:
             # ARKit coefficients are 0..1 by definition; sampled motion overshoots by a few hundredths
             # (resting channels dip below 0, a blink peaks above 1), which a rig shows as inverted shapes.
             motion = np.clip(motion, 0.0, 1.0)

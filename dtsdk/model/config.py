@@ -61,6 +61,11 @@ class DiffusionTalkerConfig:
     def num_identities(self) -> int:
         return len(self.identities)
 
+    @property
+    def is_arkit(self) -> bool:
+        """Motion in ARKit-52 weights (0..1, renderable on any mesh rig), not a capture's vertex space."""
+        return self.motion_dim == 52
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

@@ -71,19 +71,19 @@ def training_data(recipe: TrainRecipe):
         data = TalkingFaceDataset.from_corpus(recipe.corpus, "train", window_s=recipe.window_s, seed=recipe.seed,
                                               speakers=speakers)
         return data, recipe.model_config(speakers, manifest["fps"])
-    if not recipe.reader:
+    reader = recipe.reader
+    if not reader:
         from dtsdk.capture import find_capture_reader
 
         try:
-            find_capture_reader(recipe.corpus)
+            reader = find_capture_reader(recipe.corpus)
         except DtsdkError as exc:
             raise DtsdkError(f"{exc}; nor is it a dtsdk corpus (no manifest.yaml)") from None
-    data = TalkingFaceDataset.from_captures(recipe.corpus, reader=recipe.reader or None, window_s=recipe.window_s,
-                                            seed=recipe.seed)
+    data = TalkingFaceDataset.from_captures(recipe.corpus, reader=reader, window_s=recipe.window_s, seed=recipe.seed)
     if len(data) == 0:
         raise DtsdkError(f"{recipe.corpus}: the capture reader found no clips to train on")
     first = data.clips[0].load()[1]  # an Animation: its width and rig are the model's motion space
-    return data, recipe.model_config(data.speakers, data.fps, first.weights.shape[1], first.rig)
+    return data, recipe.model_config(data.speakers, data.fps, motion_dim=first.weights.shape[1], rig=first.rig)
 
 
 def motion_stats(dataset) -> tuple[torch.Tensor, torch.Tensor]:

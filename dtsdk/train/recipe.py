@@ -52,12 +52,13 @@ class TrainRecipe:
         recipe.validate(where)
         return recipe
 
-    def model_config(self, identities: list[str], fps: float, motion_dim: int = 52, rig: str = "arkit52"):
-        """The DiffusionTalkerConfig: recipe overrides plus what the data decides (speakers, fps, motion space)."""
+    def model_config(self, identities: list[str], fps: float, **motion_space):
+        """The DiffusionTalkerConfig: recipe overrides plus what the data decides (speakers, fps and, for
+        captures, the motion space: ``motion_dim``, ``rig``; a dtsdk corpus keeps the ARKit-52 defaults)."""
         from dtsdk.model.config import DiffusionTalkerConfig
 
         return DiffusionTalkerConfig.from_dict({**self.model, "identities": list(identities), "fps": float(fps),
-                                                "motion_dim": int(motion_dim), "rig": rig})
+                                                **motion_space})
 
     def validate(self, where: str = "<recipe>") -> None:
         checks = [
