@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -54,3 +55,22 @@ def test_default_model_closes_on_bilabials_and_opens_on_vowels(engine, name):
 
     bilabial, vowel = at({"p", "b", "m"}), at({"aa", "ae", "ah"})
     assert bilabial < 0.05 and vowel > 0.12, (bilabial, vowel)
+
+
+def _buzz_wave() -> np.ndarray:
+    """2 s of a gated 180 Hz tone with a little noise: a fixed input for the output-regression check."""
+    rng = np.random.default_rng(0)
+    t = np.arange(32000) / 16000
+    voiced = np.sin(2 * np.pi * 3 * t) > 0
+    return (0.1 * np.sin(2 * np.pi * 180 * t) * voiced + 0.01 * rng.standard_normal(32000)).astype(np.float32)
+
+
+def test_default_model_output_for_a_fixed_seed_is_unchanged():
+    """Refactors must not change what the shipped model draws: the outputs recorded in
+    tests/data/model/default_model_seed0.npz (ddpm, 20 steps, seed 0) before the objective split."""
+    import dtsdk
+    ref = np.load(Path(__file__).parent / "data" / "model" / "default_model_seed0.npz")
+    talker = dtsdk.Talker(device="cpu", steps=20)
+    for identity, key in (("t03", "t03"), (None, "none")):
+        anim = talker.animate(_buzz_wave(), sr=16000, seed=0, identity=identity)
+        np.testing.assert_allclose(anim.weights, ref[key], atol=1e-4, err_msg=f"identity={identity}")
