@@ -1,6 +1,5 @@
 """The synthetic corpus: the tiny recipe builds, is deterministic, splits do not leak, timings fit the audio."""
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ from dtsdk.corpus.splits import split_sentences
 from dtsdk.data import TalkingFaceDataset
 from dtsdk.errors import DtsdkError
 
-RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("flite") is None,
                                 reason="the TTS engines espeak-ng and flite are not installed (make install-dev installs them)")
@@ -20,7 +18,7 @@ pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.whic
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    recipe = CorpusRecipe.from_yaml(RECIPES / "corpus-tiny.yaml")
+    recipe = CorpusRecipe.from_yaml("tiny")
     root = tmp_path_factory.mktemp("corpus") / "tiny"
     summary = build_corpus(recipe, root)
     return root, summary, recipe
@@ -136,7 +134,7 @@ def test_builds_from_a_main_that_is_not_a_file(tmp_path):
 
     script = (f"from dtsdk.corpus.build import build_corpus\n"
               f"from dtsdk.corpus.recipe import CorpusRecipe\n"
-              f"r = CorpusRecipe.from_dict({{**CorpusRecipe.from_yaml({str(RECIPES / 'corpus-tiny.yaml')!r}).to_dict(),"
+              f"r = CorpusRecipe.from_dict({{**CorpusRecipe.from_yaml('tiny').to_dict(),"
               f" 'train_speakers': 2, 'heldout_speakers': 0}})\n"
               f"print(build_corpus(r, {str(tmp_path / 'c')!r})['speakers'])\n")
     out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300)
@@ -152,7 +150,7 @@ def test_a_script_without_a_main_guard_fails_clearly_instead_of_hanging(tmp_path
     script = tmp_path / "unguarded.py"
     script.write_text(f"from dtsdk.corpus.build import build_corpus\n"
                       f"from dtsdk.corpus.recipe import CorpusRecipe\n"
-                      f"r = CorpusRecipe.from_dict({{**CorpusRecipe.from_yaml({str(RECIPES / 'corpus-tiny.yaml')!r})"
+                      f"r = CorpusRecipe.from_dict({{**CorpusRecipe.from_yaml('tiny')"
                       f".to_dict(), 'train_speakers': 2, 'heldout_speakers': 0, 'workers': 2}})\n"
                       f"build_corpus(r, {str(tmp_path / 'c')!r})\n")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
 from dtsdk.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = dict(encoder_config={"dim": 16, "num_conv_layers": 1, "num_transformer_layers": 1, "num_heads": 2},
             diffusion_steps=50, default_steps=2)
 METRIC_KEYS = ("lve_max_l2_mm", "lve_max_sq_mm2", "mve_mm", "fdd_signed_mm2", "fdd_abs_mm2", "diversity_mm",
@@ -25,7 +23,7 @@ def corpus(tmp_path_factory):
     from dtsdk.corpus.recipe import CorpusRecipe
 
     out = tmp_path_factory.mktemp("eval") / "corpus"
-    build_corpus(CorpusRecipe.from_yaml(REPO / "recipes" / "corpus-tiny.yaml"), out)
+    build_corpus(CorpusRecipe.from_yaml("tiny"), out)
     return out
 
 

@@ -25,7 +25,7 @@ def corpus(tmp_path_factory):
     from dtsdk.corpus.recipe import CorpusRecipe
 
     out = tmp_path_factory.mktemp("train") / "corpus"
-    build_corpus(CorpusRecipe.from_yaml(REPO / "recipes" / "corpus-tiny.yaml"), out)
+    build_corpus(CorpusRecipe.from_yaml("tiny"), out)
     return out
 
 
@@ -113,8 +113,8 @@ def test_bad_recipes(tmp_path):
         TrainRecipe.from_yaml(bad)
     with pytest.raises(DtsdkError, match="no such recipe file"):
         TrainRecipe.from_yaml(tmp_path / "missing.yaml")
-    for name in ("teacher.yaml", "teacher-tiny.yaml"):
-        TrainRecipe.from_yaml(REPO / "recipes" / name)  # the shipped recipes are valid
+    for name in ("teacher", "teacher-tiny", "baseline-generic", "baseline-regression"):
+        TrainRecipe.from_yaml(name)  # the built-in recipes are valid
 
 
 def test_cli_errors_on_missing_corpus(tmp_path):

@@ -1,6 +1,6 @@
-"""``dtsdk train RECIPE.yaml [-o OUT] [--resume CKPT_DIR]``: thin over :func:`dtsdk.train.train`.
+"""``dtsdk train RECIPE [-o OUT] [--resume CKPT_DIR]``: thin over :func:`dtsdk.train.train`.
 
-Multi-process: ``torchrun --nproc_per_node=2 -m dtsdk train RECIPE.yaml`` (gloo on CPU, nccl on CUDA).
+Multi-process: ``torchrun --nproc_per_node=2 -m dtsdk train RECIPE`` (gloo on CPU, nccl on CUDA).
 """
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import os
 
 
 def add(subparsers) -> None:
+    from dtsdk.recipes import builtin_recipes
+
     p = subparsers.add_parser("train", help="train a diffusion talker from a recipe (also under torchrun)")
-    p.add_argument("recipe", help="training recipe YAML (recipes/teacher.yaml, recipes/teacher-tiny.yaml)")
+    p.add_argument("recipe", help=f"a built-in training recipe ({', '.join(builtin_recipes('train'))}) or a recipe YAML file")
     p.add_argument("-o", "--output", help="output folder (default: the recipe's `output`)")
     p.add_argument("--resume", metavar="CKPT_DIR", help="continue from OUT/checkpoint-<step>")
     p.add_argument("--corpus", help="corpus folder (default: the recipe's `corpus`)")
