@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, write_section  # noqa: E402
 
 from dtsdk.eval.harness import comparison_table, evaluate_model  # noqa: E402
-from dtsdk.io.atomic import atomic_open  # noqa: E402
+from dtsdk.utils.atomic import atomic_open  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 # Teacher samplers compared on a subset.

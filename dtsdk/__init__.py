@@ -9,12 +9,11 @@ Public API::
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from dtsdk.animation import Animation  # noqa: E402
-from dtsdk.errors import DtsdkError  # noqa: E402
-from dtsdk.plugins import hookimpl  # noqa: E402
-from dtsdk.rigs import ARKIT52, Rig, get_rig  # noqa: E402
+from dtsdk._version import __version__
+from dtsdk.animation import Animation
+from dtsdk.errors import DtsdkError
+from dtsdk.plugins import hookimpl
+from dtsdk.rigs import ARKIT52, Rig, get_rig
 
 
 def __getattr__(name):

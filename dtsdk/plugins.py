@@ -19,6 +19,7 @@ from typing import Any, Callable
 import pluggy
 
 from dtsdk import hookspecs
+from dtsdk._version import __version__
 from dtsdk.errors import PluginError
 
 log = logging.getLogger("dtsdk.plugins")
@@ -99,7 +100,7 @@ def _new_manager() -> pluggy.PluginManager:
     for modname in BUILTIN_PLUGINS:
         # A built-in that fails to import is a bug in dtsdk, not a plugin problem: let it raise.
         pm.register(importlib.import_module(modname), name=modname)
-        infos[modname] = PluginInfo(name=modname, builtin=True, version=_dtsdk_version(), distribution="dtsdk")
+        infos[modname] = PluginInfo(name=modname, builtin=True, version=__version__, distribution="dtsdk")
     if not _env_flag("DTSDK_DISABLE_PLUGIN_AUTOLOAD"):
         allowed = _allowed_plugins()
         for ep in _entry_points():
@@ -125,12 +126,6 @@ def _new_manager() -> pluggy.PluginManager:
     pm.check_pending()
     _state.infos = infos
     return pm
-
-
-def _dtsdk_version() -> str:
-    from dtsdk import __version__
-
-    return __version__
 
 
 def get_plugin_manager() -> pluggy.PluginManager:

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from dtsdk.io.atomic import _UMASK, atomic_dir, atomic_open
+from dtsdk.utils.atomic import _UMASK, atomic_dir, atomic_open
 
 
 def test_finished_file_has_umask_permissions(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import dtsdk.io.atomic as atomic
+import dtsdk.utils.atomic as atomic
 from dtsdk.animation import Animation
 from dtsdk.errors import DtsdkError, ExportError, FormatError
 from dtsdk.io import get_exporter, load_animation

@@ -12,7 +12,7 @@ from dtsdk.animation import Animation
 from dtsdk.errors import ExportError, FormatError, RigError
 from dtsdk.io import get_exporter
 from dtsdk.io.glb import build_gltf, head_pose_to_quaternions, quaternions_to_head_pose
-from dtsdk.io.gltf_container import GltfBuffer, load_gltf, pack_glb, read_accessor
+from dtsdk.utils.gltf_container import GltfBuffer, load_gltf, pack_glb, read_accessor
 from dtsdk.rigs import Rig
 from dtsdk.rigs.arkit import ARKIT52
 from dtsdk.rigs.gltf import arkit_name_for_target, rig_from_gltf

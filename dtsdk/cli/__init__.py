@@ -12,7 +12,7 @@ import logging
 import sys
 from typing import Sequence
 
-from dtsdk import __version__
+from dtsdk._version import __version__
 from dtsdk.errors import DtsdkError
 
 EXIT_USAGE = 2

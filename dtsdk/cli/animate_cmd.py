@@ -79,7 +79,7 @@ def speak(text: str, voice: str, wav: Path) -> str:
 
     from dtsdk.corpus.tts import ENGINES, Voice, synthesize
     from dtsdk.errors import DtsdkError
-    from dtsdk.io.atomic import atomic_path
+    from dtsdk.utils.atomic import atomic_path
 
     engine, _, name = voice.partition(":")
     if engine not in ENGINES or not name:

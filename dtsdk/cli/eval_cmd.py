@@ -29,7 +29,7 @@ def add(subparsers) -> None:
 
 def run(args):
     from dtsdk.eval.harness import evaluate_model, results_table
-    from dtsdk.io.atomic import atomic_open
+    from dtsdk.utils.atomic import atomic_open
 
     results = evaluate_model(args.model, args.corpus, split=args.split, num_samples=args.samples, steps=args.steps,
                              limit=args.limit, seed=args.seed, device=args.device,

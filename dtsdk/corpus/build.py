@@ -27,7 +27,7 @@ from dtsdk.corpus.manifest import CORPUS_FORMAT_VERSION, MANIFEST_NAME, file_sha
 from dtsdk.corpus.recipe import CorpusRecipe
 from dtsdk.corpus.splits import SPLITS, plan_speakers, speaker_ids, split_sentences
 from dtsdk.errors import DtsdkError
-from dtsdk.io.atomic import atomic_dir
+from dtsdk.utils.atomic import atomic_dir
 
 log = logging.getLogger("dtsdk.corpus")
 
@@ -107,7 +107,7 @@ def _spawnable_main():
 
 def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: bool = False, progress=None) -> dict:
     """Build the corpus the recipe describes into ``output``; returns a summary dict."""
-    from dtsdk import __version__
+    from dtsdk._version import __version__
     from dtsdk.corpus.sentences import load_sentences
     from dtsdk.corpus.style import sample_style
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from dtsdk.errors import DtsdkError
-from dtsdk.io.atomic import atomic_open
+from dtsdk.utils.atomic import atomic_open
 
 CORPUS_FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.yaml"

@@ -20,7 +20,7 @@ import numpy as np
 from dtsdk.animation import Animation
 from dtsdk.errors import DtsdkError, FormatError
 from dtsdk.io._common import require_named_channels, rig_name_for
-from dtsdk.io.atomic import atomic_open
+from dtsdk.utils.atomic import atomic_open
 from dtsdk.io.base import Exporter
 
 REQUIRED_KEYS = ("exportFps", "numPoses", "numFrames", "facsNames", "weightMat")

@@ -10,7 +10,7 @@ from dtsdk.errors import FormatError
 class Exporter:
     """One file format. Subclass, set ``name``/``extensions``, implement ``write`` (and ``read``).
 
-    ``write`` must be atomic (use :func:`dtsdk.io.atomic.atomic_path`/``atomic_open``): a failure
+    ``write`` must be atomic (use :func:`dtsdk.utils.atomic.atomic_path`/``atomic_open``): a failure
     leaves no file at ``path``. ``read`` returns an :class:`Animation` equal to what was written, up
     to the format's precision and channel set.
     """

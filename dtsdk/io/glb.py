@@ -26,13 +26,13 @@ import warnings
 
 import numpy as np
 
-from dtsdk import __version__
+from dtsdk._version import __version__
 from dtsdk.animation import Animation
 from dtsdk.errors import DtsdkError, ExportError, FormatError
 from dtsdk.io._common import require_named_channels, rig_name_for
-from dtsdk.io.atomic import atomic_open
+from dtsdk.utils.atomic import atomic_open
 from dtsdk.io.base import Exporter
-from dtsdk.io.gltf_container import (ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, GltfBuffer, GltfDocument, load_gltf,
+from dtsdk.utils.gltf_container import (ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, GltfBuffer, GltfDocument, load_gltf,
                                      pack_glb, read_accessor)
 from dtsdk.io.mesh_attributes import part_colors, vertex_normals
 

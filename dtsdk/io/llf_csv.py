@@ -36,7 +36,7 @@ from dtsdk.animation import Animation
 from dtsdk.errors import DtsdkError, ExportError, FormatError
 from dtsdk.io._common import arkit52_for_export
 from dtsdk.io._csvtable import CsvTable, read_csv_table
-from dtsdk.io.atomic import atomic_open
+from dtsdk.utils.atomic import atomic_open
 from dtsdk.io.base import Exporter
 from dtsdk.io.timecode import (detect_timecode_rate, fill_grid, format_timecode, frame_grid, parse_timecode,
                                unwrap_midnight)

@@ -14,7 +14,7 @@ import numpy as np
 
 from dtsdk.animation import Animation
 from dtsdk.errors import DtsdkError, ExportError, FormatError
-from dtsdk.io.atomic import atomic_path
+from dtsdk.utils.atomic import atomic_path
 from dtsdk.io.base import Exporter
 
 FORMAT_VERSION = 1

@@ -20,7 +20,7 @@ import numpy as np
 from dtsdk.animation import Animation
 from dtsdk.errors import DtsdkError, ExportError
 from dtsdk.io._common import export_error_from, mesh_vertices_mm, unit_scale
-from dtsdk.io.atomic import atomic_dir
+from dtsdk.utils.atomic import atomic_dir
 from dtsdk.io.base import Exporter
 
 

@@ -21,7 +21,7 @@ from dtsdk.animation import Animation
 from dtsdk.errors import DtsdkError, FormatError
 from dtsdk.io._common import require_named_channels, rig_name_for
 from dtsdk.io._csvtable import read_csv_table
-from dtsdk.io.atomic import atomic_open
+from dtsdk.utils.atomic import atomic_open
 from dtsdk.io.base import Exporter
 
 TIME_COLUMN = "time_s"

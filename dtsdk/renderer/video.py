@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from dtsdk.errors import DtsdkError, MissingExtraError
-from dtsdk.io.atomic import atomic_path
+from dtsdk.utils.atomic import atomic_path
 
 GIF_MAX_FPS = 25.0  # GIF delays are whole 1/100 s; above 25 fps browsers clamp or drift
 FRAME_PATTERN = "%05d.png"  # the file names written into a frames folder

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from dtsdk.errors import FormatError, RigError
-from dtsdk.io.gltf_container import GltfDocument, load_gltf, read_accessor
+from dtsdk.utils.gltf_container import GltfDocument, load_gltf, read_accessor
 from dtsdk.rigs.arkit import ARKIT52, canonical_name
 from dtsdk.rigs.base import Rig
 

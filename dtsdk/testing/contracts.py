@@ -254,7 +254,7 @@ class ExporterContract:
 
     def test_failed_write_leaves_nothing(self, tmp_path, monkeypatch):
         exporter = self.make_exporter()
-        import dtsdk.io.atomic as atomic
+        import dtsdk.utils.atomic as atomic
 
         real_replace = atomic.os.replace
 
