@@ -1,4 +1,4 @@
-"""Build time and disk size of a corpus recipe (default: recipes/corpus-default.yaml).
+"""Build time and disk size of a corpus recipe (default: the built-in `default`).
 
     python benchmarks/bench_corpus.py [RECIPE] [--keep DIR]
 
@@ -27,7 +27,7 @@ def disk_mb(root: Path) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("recipe", nargs="?", default="recipes/corpus-default.yaml")
+    ap.add_argument("recipe", nargs="?", default="default", help="a built-in corpus recipe name or a recipe file")
     ap.add_argument("--keep", help="build here and keep the corpus (default: a temporary folder)")
     args = ap.parse_args()
     recipe = CorpusRecipe.from_yaml(args.recipe)

@@ -110,16 +110,16 @@ def main() -> int:
     body = f"""## Teacher and baselines
 
 `python benchmarks/bench_teacher.py` on {machine_line()}, {time.strftime('%Y-%m-%d')}; {minutes:.1f} min.
-Corpus `{args.corpus}` (synthetic, `recipes/corpus-default.yaml`). Vertex metrics on `dtface` in mm
+Corpus `{args.corpus}` (synthetic, corpus recipe `default`). Vertex metrics on `dtface` in mm
 (definitions: `docs/metrics.md`); {teacher['sampler']} with {teacher['steps']} steps; {args.samples} samples per clip
 (one batch per clip, seed {args.seed}): sample 0 is scored, all give the diversity.
 Reproduce one row: `dtsdk eval {args.teacher} --corpus {args.corpus} --split test`.
 
 | model | folder | training |
 |---|---|---|
-| teacher (the default model, float16) | `{args.teacher}` | {_training(Path(args.teacher_run))} (`recipes/teacher.yaml`) |
-| regression baseline | `{args.regression}` | {_training(Path(args.regression))} (`recipes/baseline-regression.yaml`) |
-| generic model | `{args.generic}` | {_training(Path(args.generic))} (`recipes/baseline-generic.yaml`) |
+| teacher (the default model, float16) | `{args.teacher}` | {_training(Path(args.teacher_run))} (recipe `teacher`) |
+| regression baseline | `{args.regression}` | {_training(Path(args.regression))} (recipe `baseline-regression`) |
+| generic model | `{args.generic}` | {_training(Path(args.generic))} (recipe `baseline-generic`) |
 
 Test split: {teacher['num_clips']} clips of {len(teacher['speakers'])} training speakers, sentences never trained on.
 
