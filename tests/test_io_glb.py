@@ -15,7 +15,7 @@ from dtsdk.io.glb import build_gltf, head_pose_to_quaternions, quaternions_to_he
 from dtsdk.utils.gltf_container import GltfBuffer, load_gltf, pack_glb, read_accessor
 from dtsdk.rigs import Rig
 from dtsdk.rigs.arkit import ARKIT52
-from dtsdk.rigs.gltf import arkit_name_for_target, rig_from_gltf
+from dtsdk.rigs.gltf import arkit_name_for_target
 
 pygltflib = pytest.importorskip("pygltflib")
 from pygltflib.validator import validate  # noqa: E402
@@ -290,7 +290,7 @@ def test_rig_from_gltf_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.template_mm, rig.template_mm, atol=1e-4)
     np.testing.assert_array_equal(loaded.faces, rig.faces)
     np.testing.assert_allclose(loaded.decode(anim.weights), rig.decode(anim.weights), atol=1e-3)
-    assert rig_from_gltf(tmp_path / "avatar.glb", name="mine").name == "mine"
+    assert Rig.from_gltf(tmp_path / "avatar.glb", name="mine").name == "mine"
 
 
 def test_rig_from_gltf_merges_primitives(tmp_path):
@@ -307,7 +307,7 @@ def test_rig_from_gltf_merges_primitives(tmp_path):
     second["indices"] = buffer.add(np.array([0, 1, 2], np.uint16), "SCALAR", 34963)
     document["meshes"][0]["primitives"].append(second)
     (tmp_path / "two.glb").write_bytes(pack_glb(document, buffer.binary()))
-    loaded = rig_from_gltf(tmp_path / "two.glb")
+    loaded = Rig.from_gltf(tmp_path / "two.glb")
     assert loaded.num_vertices == 8 and len(loaded.faces) == 5
     np.testing.assert_array_equal(loaded.faces[4], [4, 5, 6])
     np.testing.assert_allclose(loaded.template_mm[4:], rig.template_mm + 1000, atol=1e-3)

@@ -12,12 +12,14 @@ blendshape rig without retraining: ``rig_weights = arkit_weights @ arkit_map.T``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from dtsdk.errors import RigError
 from dtsdk.rigs.arkit import match_names
+from dtsdk.rigs.gltf import read_gltf_blendshapes
 
 RigKind = Literal["motion", "blendshape", "vertex"]
 
@@ -130,10 +132,15 @@ class Rig:
 
     @classmethod
     def from_gltf(cls, path, name: str | None = None) -> "Rig":
-        """A blendshape rig from a glTF/GLB whose morph targets carry ARKit names (see :mod:`dtsdk.rigs.gltf`)."""
-        from dtsdk.rigs.gltf import rig_from_gltf
-
-        return rig_from_gltf(path, name=name)
+        """A blendshape rig named ``name`` (default: the file stem) from a glTF/GLB whose morph targets
+        carry ARKit names (see :mod:`dtsdk.rigs.gltf`)."""
+        shapes = read_gltf_blendshapes(path)
+        try:
+            return cls(name=name or Path(path).stem, kind="blendshape", shape_names=shapes.shape_names,
+                       template_mm=shapes.template_mm, faces=shapes.faces, deltas_mm=shapes.deltas_mm,
+                       description=shapes.description)
+        except RigError as exc:
+            raise RigError(f"{shapes.path}: {exc}") from exc
 
 
 def _arkit_map_by_name(shape_names) -> np.ndarray:

@@ -7,19 +7,21 @@ The mesh with the most ARKit-named targets is used; all its triangle primitives 
 vertex list (primitives sharing a POSITION accessor share their vertices). Positions and deltas go
 from metres to mm; node transforms are not applied (the mesh's own frame is kept). Targets without
 an ARKit name stay in the rig under their own name with no ARKit mapping. ``regions`` are empty.
+
+This module reads the geometry; :meth:`dtsdk.rigs.Rig.from_gltf` builds the rig from it (so the
+reader needs no :class:`Rig`, and the two modules do not import each other).
 """
 from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
 from dtsdk.errors import FormatError, RigError
-from dtsdk.utils.gltf_container import GltfDocument, load_gltf, read_accessor
 from dtsdk.rigs.arkit import ARKIT52, canonical_name
-from dtsdk.rigs.base import Rig
+from dtsdk.utils.gltf_container import GltfDocument, load_gltf, read_accessor
 
 M_TO_MM = 1000.0
 TRIANGLES = 4
@@ -41,19 +43,27 @@ def arkit_name_for_target(name: str) -> str | None:
     return None
 
 
-def rig_from_gltf(path: str | os.PathLike, name: str | None = None) -> Rig:
-    """Load ``path`` (.glb or .gltf) as a blendshape rig named ``name`` (default: the file stem)."""
+@dataclass
+class GltfBlendshapes:
+    """The blendshape geometry of a glTF avatar's best mesh, in mm: what a blendshape rig is made of."""
+
+    path: str  # the file, for error messages
+    shape_names: tuple[str, ...]  # (K,) ARKit targets under Apple's spelling, others under their own name
+    template_mm: np.ndarray  # (V, 3) float32
+    faces: np.ndarray  # (F, 3) int32
+    deltas_mm: np.ndarray  # (K, V, 3) float32
+    description: str
+
+
+def read_gltf_blendshapes(path: str | os.PathLike) -> GltfBlendshapes:
+    """The morph-target geometry of ``path`` (.glb or .gltf); RigError when no mesh has ARKit names."""
     doc = load_gltf(path)
     mesh_index, names = _best_mesh(doc)
     mesh = doc.json["meshes"][mesh_index]
     template, faces, deltas = _merged_geometry(doc, mesh, len(names), mesh_index)
-    shape_names = _rig_shape_names(names)
-    try:
-        return Rig(name=name or Path(path).stem, kind="blendshape", shape_names=shape_names,
-                   template_mm=template, faces=faces, deltas_mm=deltas,
-                   description=f"from {os.fspath(path)} (mesh {mesh.get('name', mesh_index)!r})")
-    except RigError as exc:
-        raise RigError(f"{doc.path}: {exc}") from exc
+    return GltfBlendshapes(path=doc.path, shape_names=_rig_shape_names(names), template_mm=template, faces=faces,
+                           deltas_mm=deltas,
+                           description=f"from {os.fspath(path)} (mesh {mesh.get('name', mesh_index)!r})")
 
 
 def _target_names(mesh: dict) -> list[str] | None:

@@ -5,7 +5,7 @@ each 4-byte aligned, so no ``byteStride`` is needed), and :func:`pack_glb` frame
 binary chunks. Reading: :func:`load_gltf` parses a GLB, or a ``.gltf`` whose buffers are base64
 ``data:`` URIs or files next to it, and :func:`read_accessor` turns an accessor into an array
 (strided views, normalized integers and sparse accessors included). Used by the ``glb`` exporter and
-by :func:`dtsdk.rigs.gltf.rig_from_gltf`. Spec: https://registry.khronos.org/glTF/specs/2.0/glTF-2.0.html
+by :meth:`dtsdk.rigs.Rig.from_gltf`. Spec: https://registry.khronos.org/glTF/specs/2.0/glTF-2.0.html
 """
 from __future__ import annotations
 
