@@ -1,12 +1,14 @@
-"""Evaluation metrics: vertex errors (:mod:`.metrics`) and identity/style (:mod:`.identity`).
+"""Evaluation metrics: vertex errors (:mod:`.metrics`), identity/style (:mod:`.identity`), and both
+over a test set (:mod:`.testset`).
 
 Definitions, units and references: ``docs/metrics.md``.
 """
 from dtsdk.eval.identity import (identity_retrieval_top1, identity_retrieval_topk, speaker_style_error,
                                  style_error, style_statistics)
-from dtsdk.eval.metrics import (MetricError, blink_count, diversity, evaluate_sequences, fdd_dataset, identity_diversity,
+from dtsdk.eval.metrics import (MetricError, blink_count, diversity, fdd_dataset, identity_diversity,
                                 lip_vertex_error_max_l2, lip_vertex_error_max_sq, lve_dataset, mean_vertex_error,
-                                to_vertices_mm, upper_face_dynamics_deviation)
+                                upper_face_dynamics_deviation)
+from dtsdk.eval.testset import evaluate_sequences, to_vertices_mm
 
 __all__ = [
     "MetricError", "lip_vertex_error_max_l2", "lip_vertex_error_max_sq", "lve_dataset", "mean_vertex_error",

@@ -12,11 +12,12 @@ dtsdk reports both under names that cannot be confused.
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import numpy as np
 
 from dtsdk.errors import DtsdkError
+from dtsdk.rigs.arkit import ARKIT52
 
 
 class MetricError(DtsdkError):
@@ -190,41 +191,13 @@ def identity_diversity(per_identity, idx=None) -> float:
     return diversity(per_identity, idx=idx)
 
 
-# ---- a whole test set ----------------------------------------------------------------------------
-def to_vertices_mm(x, rig="dtface") -> np.ndarray:
-    """Vertices ``(T, V, 3)`` in mm from vertices (passed through), ARKit-52 weights ``(T, 52)`` or
-    an :class:`~dtsdk.animation.Animation`, decoded onto ``rig`` (a mesh rig; default ``dtface``)."""
-    from dtsdk.animation import Animation
-    from dtsdk.rigs import get_rig
-
-    if isinstance(x, Animation):
-        return x.to_vertices(rig)
-    a = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=np.float32)
-    if a.ndim == 3:
-        return a
-    r = get_rig(rig)
-    if a.ndim == 2 and a.shape[1] == 52:
-        return r.decode(r.from_arkit(a))  # (T, V, 3) mm
-    raise MetricError(f"expected vertices (T, V, 3), ARKit weights (T, 52) or an Animation, got shape {a.shape}")
-
-
-def _arkit_or_none(x) -> np.ndarray | None:
-    from dtsdk.animation import Animation
-
-    if isinstance(x, Animation):
-        return x.arkit_weights() if x.names else None
-    a = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
-    return a if a.ndim == 2 and a.shape[1] == 52 else None
-
-
+# ---- blinks ------------------------------------------------------------------------------------
 BLINK_THRESHOLD = 0.5  # eyeBlink weight above which the eye counts as closed
 
 
 def blink_count(weights) -> int:
     """Blinks in ARKit-52 weights ``(T, 52)``: upward crossings of :data:`BLINK_THRESHOLD` by the
     mean of ``eyeBlinkLeft`` and ``eyeBlinkRight`` (a clip that starts closed counts once)."""
-    from dtsdk.rigs.arkit import ARKIT52
-
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 2 or w.shape[1] != len(ARKIT52):
         raise MetricError(f"blink_count: expected ARKit-52 weights (T, 52), got shape {w.shape}")
@@ -232,63 +205,9 @@ def blink_count(weights) -> int:
     return int(closed[0]) + int((closed[1:] & ~closed[:-1]).sum())
 
 
-def evaluate_sequences(pairs: Iterable[Sequence], rig="dtface") -> dict[str, float]:
-    """Every vertex metric (and the style error when it can be computed) over a test set.
-
-    ``pairs``: ``(pred, gt)`` or ``(pred, gt, speaker)``; each side is vertices ``(T, V, 3)`` mm on
-    ``rig``, ARKit-52 weights ``(T, 52)`` or an Animation, decoded onto ``rig`` (default
-    ``dtface``, whose ``lips``/``upper_face`` regions and template are used). When the lengths
-    differ both are trimmed to the shorter one, as the reference code does.
-
-    Returns (keys carry their units): ``lve_max_l2_mm``, ``lve_max_sq_mm2`` (pooled over frames),
-    ``mve_mm`` (pooled over frames), ``fdd_signed_mm2``, ``fdd_abs_mm2`` (mean over sequences),
-    ``num_sequences``, ``num_frames``; and when every pair names a speaker and both sides are
-    ARKit weights: ``style_error`` plus its components ``style_<component>`` (weight units).
-    """
-    from dtsdk.rigs import get_rig
-
-    r = get_rig(rig)
-    lips, upper = r.regions.get("lips"), r.regions.get("upper_face")
-    if lips is None or upper is None:
-        raise MetricError(f"rig '{r.name}' needs 'lips' and 'upper_face' regions for evaluation")
-    vert_pairs, mve_sum, frames = [], 0.0, 0
-    style_pred: dict[str, list] = {}
-    style_gt: dict[str, list] = {}
-    style_ok = True
-    for item in pairs:
-        pred, gt = item[0], item[1]
-        speaker = item[2] if len(item) > 2 else None
-        p, g = to_vertices_mm(pred, r), to_vertices_mm(gt, r)
-        n = min(len(p), len(g))
-        p, g = p[:n], g[:n]
-        vert_pairs.append((p, g))
-        mve_sum += mean_vertex_error(p, g) * n  # weight by frames: pooled like LVE
-        frames += n
-        wp, wg = _arkit_or_none(pred), _arkit_or_none(gt)
-        if speaker is None or wp is None or wg is None:
-            style_ok = False
-        else:
-            style_pred.setdefault(speaker, []).append(wp[:n])
-            style_gt.setdefault(speaker, []).append(wg[:n])
-    if not vert_pairs:
-        raise MetricError("evaluate_sequences: no sequences given")
-    out = dict(lve_dataset(vert_pairs, lips))
-    out["mve_mm"] = mve_sum / frames
-    out.update(fdd_dataset(vert_pairs, upper, r.template_mm))
-    out["num_sequences"] = len(vert_pairs)
-    if style_ok:
-        from dtsdk.eval.identity import style_error
-
-        st = style_error(style_pred, style_gt)
-        out["style_error"] = st.pop("style_error")
-        out.update({f"style_{k}": v for k, v in st.items() if k != "num_speakers"})
-        out["num_speakers"] = st["num_speakers"]
-    return out
-
-
 __all__ = [
     "MetricError", "lip_max_l2_per_frame_mm", "lip_max_sq_per_frame_mm2", "lip_vertex_error_max_l2",
     "lip_vertex_error_max_sq", "lve_dataset", "mean_vertex_error", "upper_face_dynamics_mm2",
     "upper_face_dynamics_deviation", "fdd_dataset", "diversity", "identity_diversity",
-    "to_vertices_mm", "evaluate_sequences",
+    "blink_count", "BLINK_THRESHOLD",
 ]
