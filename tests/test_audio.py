@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import struct
 import tracemalloc
 import warnings
@@ -320,6 +321,44 @@ def test_non_audio_file(tmp_path, content):
     with pytest.raises(AudioError) as e:
         load_audio(tmp_path / "fake.wav")
     assert_audio_error(e, "fake.wav", "not an audio file")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_named_pipe_is_refused_as_not_a_regular_file_without_opening_it(tmp_path, monkeypatch):
+    fifo = tmp_path / "speech.wav"
+    os.mkfifo(fifo)
+
+    def never_open(*args, **kwargs):  # opening a pipe with no writer would block the test forever
+        raise AssertionError("the named pipe was opened")
+
+    monkeypatch.setattr(audio_io.sf, "SoundFile", never_open)
+    monkeypatch.setattr("builtins.open", never_open)
+    for read in (load_audio, audio_info):
+        with pytest.raises(AudioError) as e:
+            read(fifo)
+        assert_audio_error(e, "speech.wav", "not a regular file", "named pipe")
+        assert "not found" not in str(e.value)
+
+
+@pytest.mark.parametrize("block_samples", [audio_io._BLOCK_SAMPLES, 4096, 10_000], ids=["default", "4096", "10000"])
+def test_flac_corrupted_in_the_middle_names_where_decoding_failed(tmp_path, block_samples):
+    seconds, sr = 10.0, 16000
+    noise = 0.05 * np.random.default_rng(0).standard_normal(int(seconds * sr)).astype(np.float32)
+    path = write(tmp_path / "take.flac", tone(220, sr, seconds, 0.3) + noise, sr, format="FLAC", subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    start = int(0.6 * len(data))  # noise keeps the bitrate even, so bytes map to time linearly
+    data[start : start + 3000] = np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    damaged_s = 0.6 * seconds
+    with pytest.raises(AudioError) as e:
+        load_audio(path, _block_samples=block_samples)
+    message = str(e.value)
+    assert_audio_error(e, "take.flac", "decoding failed")
+    found = re.search(r"decoding failed (?:at ([\d.]+) s|between ([\d.]+) s and ([\d.]+) s)", message)
+    assert found, message
+    positions = [float(x) for x in found.groups() if x is not None]
+    # Decoding stops at the last intact FLAC frame (4096 samples = 0.256 s) before the damage.
+    assert all(damaged_s - 0.7 < t < damaged_s + 0.3 for t in positions), message
 
 
 def test_truncated_wav_reads_what_is_there_with_a_warning(tmp_path):

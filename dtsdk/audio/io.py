@@ -10,6 +10,11 @@ Decisions worth knowing:
 * A truncated file (header promises more data than present) is read up to where the data ends,
   with a :class:`TruncatedAudioWarning` naming the file.  libsndfile already trims its frame count
   to the bytes present, so nothing beyond the file is ever read.
+* Corrupt data past the header (a FLAC damaged in the middle) is an error naming where decoding
+  broke, not a silent cut.
+* A path must be a regular file: a named pipe, socket or device is refused before it is opened
+  (opening a pipe blocks until something writes to it, and libsndfile seeks).  A stream can
+  still be read as a file-like object, which is buffered.
 * Zero samples is an error ("contains no samples"); one sample is valid input.
 * NaN or infinite samples are an error: they would poison every frame the model produces.
 * Sample values are not clipped: a float file with peaks above 1.0 comes back as it is.
@@ -21,6 +26,7 @@ import math
 import numbers
 import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass
 
@@ -126,10 +132,17 @@ def _open(source, label: str) -> sf.SoundFile:
         path = os.fspath(source)
         # Checked up front because libsndfile reports all of these as "Format not recognised"
         # or a bare system error that does not say which file.
-        if not os.path.exists(path):
-            raise AudioError(f"{label}: file not found")
-        if os.path.isdir(path):
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            raise AudioError(f"{label}: file not found") from None
+        except OSError as exc:
+            raise AudioError(f"{label}: cannot read audio ({exc.strerror or exc})") from None
+        if stat.S_ISDIR(mode):
             raise AudioError(f"{label}: is a directory, not an audio file")
+        if not stat.S_ISREG(mode):
+            # Never opened: reading a named pipe blocks until a writer comes, and libsndfile seeks.
+            raise AudioError(f"{label}: is not a regular file ({_file_kind(mode)}); save the audio to a file first")
         if not os.access(path, os.R_OK):
             raise AudioError(f"{label}: permission denied; the file is not readable by this user")
         if os.path.getsize(path) == 0:
@@ -154,6 +167,17 @@ def _open(source, label: str) -> sf.SoundFile:
         raise AudioError(f"{label}: {_describe_open_error(exc)}") from None
     except (OSError, RuntimeError, ValueError, TypeError) as exc:
         raise AudioError(f"{label}: cannot read audio ({exc})") from None
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular, non-directory file is, for messages."""
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a plain file"
 
 
 def _describe_open_error(exc: sf.LibsndfileError) -> str:
@@ -216,7 +240,8 @@ def _read_file(f: sf.SoundFile, info: AudioInfo, sr: int, label: str, max_durati
         try:
             block = f.read(block_frames, dtype="float32", always_2d=True)  # (n, channels)
         except (sf.SoundFileError, RuntimeError, ValueError) as exc:
-            raise AudioError(f"{label}: decoding failed {frames_read / info.samplerate:.3f} s in ({exc})") from None
+            where = _failure_position(f, frames_read, block_frames, info)
+            raise AudioError(f"{label}: corrupt audio: decoding failed {where} ({_decode_detail(exc)})") from None
         if len(block) == 0:
             break
         mono = block[:, 0] if info.channels == 1 else block.mean(axis=1)  # (n,)
@@ -230,6 +255,30 @@ def _read_file(f: sf.SoundFile, info: AudioInfo, sr: int, label: str, max_durati
         raise AudioError(f"{label}: contains no samples")
     out.append(resampler.flush())
     return out.result()
+
+
+def _failure_position(f: sf.SoundFile, frames_read: int, block_frames: int, info: AudioInfo) -> str:
+    """Where a failed block read broke: "at X s", or "between A s and B s" when only the block is known.
+
+    After a decoding error libsndfile's position is the frames it decoded before the bad data (its
+    FLAC decoder reports it to the FLAC frame); some errors leave it at -1, and then the block that
+    failed is all that is known.
+    """
+    block_end = min(frames_read + block_frames, max(info.frames, frames_read))
+    try:
+        at = f.tell()
+    except (sf.SoundFileError, RuntimeError, ValueError):
+        at = -1
+    if frames_read <= at <= block_end:
+        return f"at {at / info.samplerate:.3f} s"
+    return f"between {frames_read / info.samplerate:.3f} s and {block_end / info.samplerate:.3f} s"
+
+
+def _decode_detail(exc: Exception) -> str:
+    """libsndfile's reason without its "Error : " prefix, on one line."""
+    detail = exc.error_string if isinstance(exc, sf.LibsndfileError) else str(exc)
+    detail = re.sub(r"^\s*Error\s*:\s*", "", " ".join(str(detail).split())).rstrip(".")
+    return f"libsndfile: {detail}" if isinstance(exc, sf.LibsndfileError) else detail
 
 
 def _load_array(a: np.ndarray, sr: int, source_sr, label: str, max_duration_s, block_samples: int) -> np.ndarray:
