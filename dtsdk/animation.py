@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dtsdk.errors import DtsdkError, RigError
+from dtsdk.exporters import load_animation, save_animation
 from dtsdk.rigs.arkit import ARKIT52, match_names
 
 
@@ -121,14 +122,11 @@ class Animation:
     # ---- files ---------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, format: str | None = None, **options) -> str:
         """Write with the exporter chosen by ``format`` or the file extension; returns the path."""
-        from dtsdk.io import save_animation
-
         return save_animation(self, path, format=format, **options)
 
     @classmethod
     def load(cls, path: str | os.PathLike, format: str | None = None, **options) -> "Animation":
-        from dtsdk.io import load_animation
-
+        """Read with the exporter chosen by ``format`` or the file extension."""
         return load_animation(path, format=format, **options)
 
     @classmethod

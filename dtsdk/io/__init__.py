@@ -1,49 +1,10 @@
-"""Animation files: exporters (and readers) chosen by ``format=`` or by the file extension."""
+"""Animation files: exporters (and readers) chosen by ``format=`` or by the file extension.
+
+One format per module; the lookup by name or extension is :mod:`dtsdk.exporters` (re-exported here).
+"""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from dtsdk.animation import Animation
-from dtsdk.errors import ExportError, FormatError
+from dtsdk.exporters import get_exporter, load_animation, save_animation
 from dtsdk.io.base import Exporter
-
-
-def get_exporter(format: str | None = None, path: str | os.PathLike | None = None) -> Exporter:
-    """The exporter named ``format``, or the one whose extension matches ``path``."""
-    from dtsdk.plugins import lookup, registry
-
-    if format:
-        return lookup("exporter", format).obj
-    if path is None:
-        raise ExportError("give a format or a path with a known extension")
-    name = Path(path).name.lower()
-    # Longest extension first, so ".llf.csv" can beat ".csv".
-    candidates = sorted(
-        ((ext, e.obj) for e in registry("exporter").values() for ext in e.obj.extensions),
-        key=lambda pair: -len(pair[0]),
-    )
-    for ext, exporter in candidates:
-        if name.endswith(ext):
-            return exporter
-    known = ", ".join(sorted({ext for ext, _ in candidates}))
-    raise ExportError(f"{os.fspath(path)}: unknown animation file extension; known: {known} (or pass --format)")
-
-
-def save_animation(animation: Animation, path: str | os.PathLike, format: str | None = None, **options) -> str:
-    exporter = get_exporter(format, path)
-    exporter.write(animation, path, **options)
-    return os.fspath(path)
-
-
-def load_animation(path: str | os.PathLike, format: str | None = None, **options) -> Animation:
-    p = Path(path)
-    if not p.exists():
-        raise FormatError(f"{os.fspath(path)}: no such file")
-    exporter = get_exporter(format, path)
-    if not exporter.can_read:
-        raise FormatError(f"{os.fspath(path)}: the '{exporter.name}' format cannot be read back")
-    return exporter.read(path, **options)
-
 
 __all__ = ["Exporter", "get_exporter", "save_animation", "load_animation"]
