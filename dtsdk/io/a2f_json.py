@@ -30,6 +30,9 @@ class Audio2FaceJson(Exporter):
     name = "a2f-json"
     extensions = (".json",)
     description = "Audio2Face blendshape JSON (exportFps, facsNames, weightMat frames x poses)"
+    stores_head_pose = False  # Audio2Face JSON holds blendshape weights only
+    stores_meta = False  # except meta["audio"], written as trackPath
+    stores_rig_name = False
 
     def write(self, animation: Animation, path: str | os.PathLike, track_path: str | None = None) -> None:
         require_named_channels(animation, path, self.name)

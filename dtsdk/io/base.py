@@ -22,6 +22,11 @@ class Exporter:
     # False for formats that store geometry, not weights (.npy vertex arrays): reading one back gives
     # vertices, so the weights cannot round-trip.
     stores_weights: bool = True
+    # What else a written file keeps; ExporterContract checks each declared one survives a round trip,
+    # so a format without room for it (a plain weights table) must say False rather than drop it silently.
+    stores_head_pose: bool = True  # Animation.head_pose (yaw, pitch, roll in radians)
+    stores_meta: bool = True  # the items of Animation.meta (readers may add their own, such as "source")
+    stores_rig_name: bool = True  # Animation.rig comes back as written
 
     def write(self, animation: Animation, path: str | os.PathLike, **options) -> None:
         raise NotImplementedError

@@ -43,6 +43,8 @@ class GlbExporter(Exporter):
     name = "glb"
     extensions = (".glb", ".gltf")
     description = "glTF 2.0 binary: rig mesh + morph targets + weights animation (Blender, three.js, engines)"
+    stores_meta = False
+    stores_rig_name = False  # read back as the rig whose mesh was written (dtface for arkit52)
 
     def write(self, animation: Animation, path: str | os.PathLike, rig=None) -> None:
         where = os.fspath(path)

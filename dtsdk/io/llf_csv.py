@@ -85,6 +85,8 @@ class LiveLinkFaceCsv(Exporter):
     name = "llf-csv"
     extensions = (".csv",)
     description = "Live Link Face CSV (Unreal/MetaHuman): 52 ARKit shapes + head/eye rotations, 60 fps timecode"
+    stores_meta = False  # the columns are fixed by Live Link Face
+    stores_rig_name = False  # always read back as arkit52
 
     def write(self, animation: Animation, path: str | os.PathLike, fps: float = 60, start_s: float = 0.0,
               eye_rotations: str = "derived") -> None:

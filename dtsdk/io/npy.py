@@ -31,6 +31,7 @@ class NpyExporter(Exporter):
     name = "npy"
     extensions = (".npy",)
     stores_weights = False
+    stores_head_pose = stores_meta = stores_rig_name = False  # vertices only
     description = "Vertex array (T, V*3) float32 like FaceFormer/VOCASET; metres by default"
 
     def write(self, animation: Animation, path: str | os.PathLike, rig=None, unit: str = "m") -> None:

@@ -34,6 +34,7 @@ class ObjSequence(Exporter):
     extensions = ()
     description = "Folder of per-frame OBJ meshes (frame_00001.obj, ...), fixed vertex order; metres"
     writes_directory = True
+    stores_weights = stores_head_pose = stores_meta = stores_rig_name = False  # meshes only, never read back
 
     def write(self, animation: Animation, path: str | os.PathLike, rig=None, unit: str = "m") -> None:
         scale = unit_scale(unit, path)

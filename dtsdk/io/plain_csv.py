@@ -32,6 +32,9 @@ class PlainCsv(Exporter):
     name = "csv"
     extensions = ()
     description = "Plain CSV: time_s + one column per shape name (Blender scripts, SAiD add-on with time_column=False)"
+    stores_head_pose = False  # one column per shape, nothing else
+    stores_meta = False
+    stores_rig_name = False  # read back as rig= or arkit52
 
     def write(self, animation: Animation, path: str | os.PathLike, time_column: bool = True) -> None:
         require_named_channels(animation, path, self.name)
