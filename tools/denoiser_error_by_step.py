@@ -35,7 +35,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     model = DiffusionTalker.from_pretrained(args.checkpoint).eval()
-    if model.is_regression:
+    if not model.objective.uses_sampler:
         print(f"{args.checkpoint}: a regression model has no noise schedule to probe", file=sys.stderr)
         return 2
     data = TalkingFaceDataset.from_corpus(args.corpus, args.split, window_s=2.0, random_crop=False)
@@ -50,8 +50,9 @@ def main() -> int:
     mask = batch["mask"].bool()
     audio = model.encoder(batch["audio"], T)  # (B, T, D_audio)
     identity = model.personalizer.embed(batch["speaker"].long(), B)  # (B, E)
-    target = x0 - model.regress(audio, identity, mask) if model.is_residual else x0
     cond = {"audio": audio, "identity": identity, "mask": mask}
+    mean = getattr(model.objective, "mean", None)  # the residual objective diffuses x0 - mean
+    target = x0 - mean(cond) if mean is not None else x0
     abar = model.schedule.alphas_cumprod
 
     def mse(pred, channels=None):

@@ -1,9 +1,9 @@
 """Noise schedules, kept apart from the samplers so either can be swapped.
 
 Convention (DDPM, Ho et al. 2020): ``x_t = sqrt(abar_t) * x0 + sqrt(1 - abar_t) * eps`` with
-``t = 0 .. N-1`` and ``abar`` decreasing. Denoisers in dtsdk predict the clean motion ``x0``
-(as FaceDiffuser and the DiffusionTalker pipeline figure do), so samplers call
-``model(x_t, t, cond) -> x0_hat`` with ``t`` a ``(B,)`` long tensor of *training* step indices.
+``t = 0 .. N-1`` and ``abar`` decreasing. Samplers call ``model(x_t, t, cond) -> x0_hat`` with
+``t`` a ``(B,)`` long tensor of *training* step indices: whatever a network outputs, it reaches the
+samplers as a clean-motion estimate (:mod:`dtsdk.diffusion.parameterization` converts it).
 """
 from __future__ import annotations
 
@@ -37,9 +37,13 @@ class NoiseSchedule:
         betas = torch.linspace(beta_start * scale, beta_end * scale, num_steps, dtype=torch.float64)
         return cls(torch.cumprod(1 - betas, 0), name="linear")
 
+    def abar(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """``abar_t`` at steps ``t`` (B,), shaped to broadcast over ``like`` (B, ...) and in its dtype/device."""
+        return self.alphas_cumprod.to(like.device)[t].to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
+
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Forward process: noise clean ``x0`` (B, T, D) to training steps ``t`` (B,)."""
-        abar = self.alphas_cumprod.to(x0.device)[t].to(x0.dtype).view(-1, *([1] * (x0.dim() - 1)))
+        abar = self.abar(t, x0)  # (B, 1, 1)
         return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
 
     def timesteps(self, steps: int | None = None) -> list[int]:
@@ -59,3 +63,13 @@ class NoiseSchedule:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "num_steps": self.num_steps}
+
+
+SCHEDULES = {"cosine": NoiseSchedule.cosine, "linear": NoiseSchedule.linear}
+
+
+def build_schedule(name: str, num_steps: int) -> NoiseSchedule:
+    """A schedule by its config name (``SCHEDULES``) with ``num_steps`` training steps."""
+    if name not in SCHEDULES:
+        raise ValueError(f"unknown noise schedule '{name}'; choose {' or '.join(SCHEDULES)}")
+    return SCHEDULES[name](num_steps)

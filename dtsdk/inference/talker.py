@@ -18,7 +18,9 @@ import torch
 
 from dtsdk.animation import Animation
 from dtsdk.errors import AudioError, DtsdkError, PluginError
+from dtsdk.identities import AUTO, ResolvedIdentity, check_identity, resolve_identity
 from dtsdk.inference.windows import Stitcher, plan_windows
+from dtsdk.rigs import get_rig
 
 # Where the packaged default model lives; a later release ships a small trained checkpoint here.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
@@ -71,8 +73,8 @@ class Talker:
         self.model, self.model_name = load_model(model)
         self.model.to(self.device)
         self.config = self.model.config
-        if self.model.is_regression:  # the deterministic baseline has no sampler and one "step"
-            sampler, steps = "regression", 1
+        if not self.model.objective.uses_sampler:  # the regression baseline: one deterministic pass
+            sampler, steps = self.config.objective, 1
         self.sampler = sampler or self.config.default_sampler
         self.steps = int(steps or self.config.default_steps)
         self.guidance = float(guidance)
@@ -80,20 +82,12 @@ class Talker:
         self.overlap_frames = round(overlap_s * self.config.fps)
         plan_windows(1, self.window_frames, self.overlap_frames)  # validate the window sizes now
         self.max_duration_s = max_duration_s
-        self.identity = self._check_identity(identity)
+        self.identity = check_identity(self.model, identity)
+        self.model_rig = _model_rig(self.config)
 
     @property
     def identities(self) -> list[str]:
         return list(self.config.identities)
-
-    def _check_identity(self, identity):
-        """Fail at once on an unknown name (the model's message lists the known ones)."""
-        if identity is None:
-            return identity
-        if identity == "auto" and not self.model.is_generic:
-            return identity
-        self.model.identity_index(identity, 1, "cpu")  # raises for unknown names and generic models
-        return identity
 
     def load(self, audio, sr: int | None = None) -> np.ndarray:
         """A path, bytes or an array (with ``sr``) -> mono float32 (S,) at the model's rate."""
@@ -111,15 +105,15 @@ class Talker:
         return load_audio(audio, sr=self.config.sample_rate, max_duration_s=self.max_duration_s)
 
     def animate(self, audio, sr: int | None = None, seed: int | None = None, num_samples: int = 1,
-                identity=..., rig: str | None = None):
+                identity=..., rig=None):
         """Speech -> Animation (or a list of ``num_samples`` Animations) at the model's fps and rig.
 
         ``identity`` overrides the Talker's default for this call. ``seed`` makes the output
-        reproducible. ``rig`` retargets the result (e.g. ``"dtface"``). The frame count is
+        reproducible. ``rig`` (a name or a Rig) retargets the result (e.g. ``"dtface"``). The frame count is
         ``round(duration_s * fps)``. ``meta`` records identity (the matched one for ``"auto"``, with
         ``identity_confidence``), seed, sampler, steps and the number of windows.
         """
-        identity = self.identity if identity is ... else self._check_identity(identity)
+        identity = self.identity if identity is ... else check_identity(self.model, identity)
         if num_samples < 1:
             raise DtsdkError(f"num_samples must be at least 1, got {num_samples}")
         wave = self.load(audio, sr)  # (S,)
@@ -128,52 +122,41 @@ class Talker:
         if seed is None:  # drawn from torch's RNG, so torch.manual_seed still makes a run repeatable
             seed = int(torch.randint(0, 2**62, (1,)).item())
         wave_t = torch.from_numpy(wave)[None]  # (1, S)
-        index, confidence = self._identity_index(identity, wave_t, num_frames)
-        motion = self._sample_windows(wave_t, num_frames, index, seed, num_samples)  # (N, T, D)
-
-        from dtsdk.rigs import get_rig
-
-        try:
-            model_rig = get_rig(self.config.rig)
-            rig_name = model_rig.name
-            names = model_rig.shape_names if len(model_rig.shape_names) == self.config.motion_dim else ()
-        except PluginError:  # a vertex space from captures (e.g. vocaset) whose rig no plugin registers
-            rig_name, names = self.config.rig, ()
+        chosen = self.resolve_identity(identity, wave_t, num_frames)
+        motion = self._sample_windows(wave_t, num_frames, chosen, seed, num_samples)  # (N, T, D)
+        rig_name, names = self.model_rig
         if self.config.is_arkit:
             # ARKit coefficients are 0..1 by definition; sampled motion overshoots by a few hundredths
             # (resting channels dip below 0, a blink peaks above 1), which a rig shows as inverted shapes.
             motion = np.clip(motion, 0.0, 1.0)
-        meta = {"identity": None if index is None else self.config.identities[index],
-                "identity_confidence": confidence, "seed": seed, "sampler": self.sampler, "steps": self.steps,
+        meta = {"identity": chosen.name, "identity_confidence": chosen.confidence, "seed": seed, "sampler": self.sampler, "steps": self.steps,
                 "guidance": self.guidance,
                 "model": self.model_name, "windows": len(plan_windows(num_frames, self.window_frames,
                                                                       self.overlap_frames))}
+        target = get_rig(rig) if isinstance(rig, str) else rig  # looked up once for all samples
         animations = []
         for k in range(num_samples):
             anim = Animation(motion[k], names, self.config.fps, rig_name, meta={**meta, "sample": k})
-            animations.append(anim.to_rig(rig) if rig else anim)
+            animations.append(anim.to_rig(target) if target is not None else anim)
         return animations[0] if num_samples == 1 else animations
 
     # ---- internals -----------------------------------------------------------------------------
-    def _identity_index(self, identity, wave: torch.Tensor, num_frames: int) -> tuple[int | None, float | None]:
-        """Resolve the identity ONCE per clip, so every window of a long file speaks in the same style."""
-        if identity is None:
-            return None, None
-        if identity != "auto":
-            return int(self.model.identity_index(identity, 1, "cpu")[0]), None
-        samples = min(wave.shape[1], int(AUTO_MATCH_S * self.config.sample_rate))
-        frames = max(1, min(num_frames, round(samples / self.config.sample_rate * self.config.fps)))
-        with torch.no_grad(), self._autocast():
-            features = self.model.encoder(wave[:, :samples].to(self.device), frames)  # (1, T, D_audio)
-            index, probs = self.model.personalizer.match(features.float())
-        index = int(index[0])
-        return index, float(probs[0, index])
+    def resolve_identity(self, identity, wave: torch.Tensor, num_frames: int) -> ResolvedIdentity:
+        """Resolve the identity ONCE per clip, so every window of a long file speaks in the same style;
+        ``"auto"`` is matched on the clip's first ``AUTO_MATCH_S`` seconds. wave: (1, S)."""
+        features = None
+        if isinstance(identity, str) and identity == AUTO:
+            samples = min(wave.shape[1], int(AUTO_MATCH_S * self.config.sample_rate))
+            frames = max(1, min(num_frames, round(samples / self.config.sample_rate * self.config.fps)))
+            with torch.no_grad(), self._autocast():
+                features = self.model.encoder(wave[:, :samples].to(self.device), frames).float()  # (1, T, D_audio)
+        with torch.no_grad():
+            return resolve_identity(self.model, identity, 1, features)[0]
 
-    def _sample_windows(self, wave: torch.Tensor, num_frames: int, index: int | None, seed: int,
+    def _sample_windows(self, wave: torch.Tensor, num_frames: int, identity: ResolvedIdentity, seed: int,
                         num_samples: int) -> np.ndarray:
         sr, fps = self.config.sample_rate, self.config.fps
         stitchers = [Stitcher(num_frames, self.config.motion_dim) for _ in range(num_samples)]
-        identity = None if index is None else index
         for window in plan_windows(num_frames, self.window_frames, self.overlap_frames):
             a, b = round(window.start / fps * sr), round(window.end / fps * sr)
             chunk = wave[:, a:b]  # (1, S_w); the last window may reach past the audio: pad with silence
@@ -197,6 +180,15 @@ class Talker:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast("cuda", dtype=dtype)
+
+
+def _model_rig(config) -> tuple[str, tuple]:
+    """The rig name and channel names of the model's motion space, looked up once per Talker."""
+    try:
+        rig = get_rig(config.rig)
+    except PluginError:  # a vertex space from captures (e.g. vocaset) whose rig no plugin registers
+        return config.rig, ()
+    return rig.name, tuple(rig.shape_names) if len(rig.shape_names) == config.motion_dim else ()
 
 
 def _window_seed(seed: int, index: int) -> int:

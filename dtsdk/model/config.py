@@ -7,6 +7,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from dtsdk.diffusion import PARAMETERIZATIONS, SCHEDULES
+from dtsdk.errors import DtsdkError
+from dtsdk.model.objectives import OBJECTIVES
+from dtsdk.plugins import registry
+
 
 @dataclass
 class DenoiserConfig:
@@ -33,29 +38,40 @@ class DiffusionTalkerConfig:
     fps: float = 30.0
     sample_rate: int = 16000
     identities: list = field(default_factory=list)  # training speaker names; index = identity id
-    # "diffusion": the plain DiffusionTalker teacher (the denoiser predicts the clean motion x0).
-    # "residual": a mean network of the same backbone regresses the motion from audio + identity
-    # and the diffusion models only what is left, x0 - mean (residual corrective diffusion, Mardani
-    # et al. 2023, arXiv 2309.15214): speech fixes the lips, the residual carries blinks, brows and
-    # the rest that speech does not decide. "regression": the deterministic baseline on the SAME
-    # backbone (the denoiser sees an all-zero motion input at step 0 and regresses the motion
-    # directly, like FaceFormer but not autoregressive); it ignores samplers, steps and seeds.
-    objective: str = "diffusion"
-    # What the denoiser's output means. "x0": the clean motion itself. "v": the velocity target of
-    # Salimans & Ho 2022 (arXiv 2202.00512), x0_hat = sqrt(abar_t) x_t - sqrt(1 - abar_t) v_hat. With
-    # "v" a near-clean input passes through (the skip of Karras et al. 2022, arXiv 2206.00364), so the
-    # network's own error is damped by sqrt(1 - abar_t) at the last sampling steps instead of landing
-    # in the output as it does with "x0" (measured: docs/default-model.md). Samplers see x0_hat either way.
-    parameterization: str = "x0"
+    # The defaults describe the shipped default model (dtsdk/models/default, recipes train/teacher.yaml);
+    # every checkpoint's config.json names all of its settings, so older checkpoints load as they were.
+    # What the model is trained to do, one module each in dtsdk/model/objectives/: "residual" (a mean
+    # network regresses the motion, the diffusion models x0 - mean), "diffusion" (the plain teacher)
+    # or "regression" (the deterministic baseline on the same backbone).
+    objective: str = "residual"
+    # What the denoiser's output means, "x0" or "v" (dtsdk/diffusion/parameterization.py).
+    parameterization: str = "v"
     diffusion_steps: int = 500
-    schedule: str = "cosine"
+    schedule: str = "cosine"  # a name in dtsdk.diffusion.SCHEDULES
     identity_dropout: float = 0.1  # probability of training a clip with the null identity
     velocity_weight: float = 1.0
     infonce_weight: float = 0.1
-    default_sampler: str = "ddim"
-    default_steps: int = 50
+    default_sampler: str = "ddpm"  # a registered sampler (see `dtsdk plugins`)
+    default_steps: int = 100
     denoiser: DenoiserConfig = field(default_factory=DenoiserConfig)
     personalizer: PersonalizerConfig = field(default_factory=PersonalizerConfig)
+
+    def __post_init__(self):
+        """Fail on a bad value when the config is built, before any module is constructed."""
+        _check_choice("objective", self.objective, OBJECTIVES)
+        _check_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        if self.objective_uses_sampler:  # the regression baseline has no sampler to name
+            _check_choice("default_sampler", self.default_sampler, registry("sampler"))
+        for name in ("diffusion_steps", "default_steps", "motion_dim"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise DtsdkError(f"DiffusionTalkerConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not 0.0 <= self.identity_dropout <= 1.0:
+            raise DtsdkError(f"DiffusionTalkerConfig.identity_dropout must lie in [0, 1], got {self.identity_dropout!r}")
+
+    @property
+    def objective_uses_sampler(self) -> bool:
+        return OBJECTIVES[self.objective].uses_sampler
 
     @property
     def num_identities(self) -> int:
@@ -72,6 +88,11 @@ class DiffusionTalkerConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "DiffusionTalkerConfig":
         return _from_dict(cls, data)
+
+
+def _check_choice(field_name: str, value, choices) -> None:
+    if value not in choices:
+        raise DtsdkError(f"DiffusionTalkerConfig.{field_name} '{value}' is not one of: {', '.join(choices)}")
 
 
 def _from_dict(cls, data: dict):

@@ -1,0 +1,123 @@
+"""The one identity path: what a user passes as ``identity`` -> what the model conditions on.
+
+Accepted: a name from the model's identity library (``"t03"``), an index into it, ``"auto"`` (the
+library identity the voice matches best, with its probability as the confidence), ``None`` (the
+null identity: generic motion), or an already :class:`ResolvedIdentity`. Enrolled identities from
+the identity store arrive next and resolve here too, carrying their own embedding.
+
+:func:`check_identity` fails early (before any audio is read) on a request the model cannot meet;
+:func:`resolve_identity` turns one request into one :class:`ResolvedIdentity` per clip of a batch;
+:func:`identity_embeddings` gives the (B, E) embeddings the denoiser sees. ``Talker``, ``dtsdk eval``
+and ``dtsdk animate`` all go through these, and ``"auto"`` is matched only in :func:`match_identity`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from dtsdk.errors import DtsdkError
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class ResolvedIdentity:
+    """What an identity request chose for one clip.
+
+    ``name``: the identity's name, None for the null identity. ``index``: its row in the model's
+    identity bank (None for the null identity). ``source``: ``"library"``, ``"auto"`` or ``"generic"``.
+    ``confidence``: for ``"auto"``, the match probability of the chosen identity (0..1).
+    """
+
+    name: str | None
+    index: int | None = None
+    source: str = "generic"
+    confidence: float | None = None
+
+    @property
+    def is_generic(self) -> bool:
+        return self.index is None
+
+
+GENERIC = ResolvedIdentity(None)
+
+
+def check_identity(model, identity):
+    """Raise a one-line DtsdkError if ``model`` cannot animate with ``identity``; return it unchanged."""
+    if identity is None or isinstance(identity, ResolvedIdentity):
+        return identity
+    if model.is_generic:
+        raise DtsdkError(f"this model was trained without identities (identity_dropout "
+                         f"{model.config.identity_dropout}); animate it with identity=None, not {identity!r}")
+    if isinstance(identity, str) and identity == AUTO:
+        return identity
+    _library_identity(model, identity)  # raises for unknown names and indices
+    return identity
+
+
+def resolve_identity(model, identity, batch_size: int = 1, features: torch.Tensor | None = None,
+                     mask: torch.Tensor | None = None) -> list[ResolvedIdentity]:
+    """One request -> one ResolvedIdentity per clip of a batch of ``batch_size``.
+
+    ``identity`` may also be a (B,) tensor or list of per-clip requests (-1 = the null identity). ``"auto"`` needs the
+    clips' audio ``features`` (B, T, D_audio) (and their ``mask`` (B, T) if padded).
+    """
+    check_identity(model, None if _is_per_clip(identity) else identity)
+    if _is_per_clip(identity):
+        requests = identity.tolist() if isinstance(identity, torch.Tensor) else list(identity)
+        if len(requests) != batch_size:
+            raise DtsdkError(f"got {len(requests)} identities for a batch of {batch_size} clips")
+        return [_resolve_one(model, r) for r in requests]
+    if isinstance(identity, str) and identity == AUTO:
+        if features is None:
+            raise DtsdkError("identity='auto' needs the clip's audio to match against the identity library")
+        return match_identity(model, features, mask)
+    return [_resolve_one(model, identity)] * batch_size
+
+
+def match_identity(model, features: torch.Tensor, mask: torch.Tensor | None = None) -> list[ResolvedIdentity]:
+    """``"auto"``: the library identity each clip's audio features (B, T, D_audio) match best."""
+    index, probs = model.personalizer.match(features, mask)  # (B,), (B, N)
+    names = model.config.identities
+    return [ResolvedIdentity(names[i], i, "auto", float(probs[row, i])) for row, i in enumerate(index.tolist())]
+
+
+def identity_embeddings(model, resolved: list[ResolvedIdentity], device=None) -> torch.Tensor:
+    """Per-clip ResolvedIdentity -> the identity embeddings the denoiser sees (B, E)."""
+    B = len(resolved)
+    if all(r.is_generic for r in resolved):
+        return model.personalizer.embed(None, B)
+    index = torch.tensor([-1 if r.is_generic else r.index for r in resolved], dtype=torch.long, device=device)
+    return model.personalizer.embed(index, B)  # -1 rows get the null identity
+
+
+def _resolve_one(model, identity) -> ResolvedIdentity:
+    """A name, an index (-1: the null identity, as in per-clip index tensors), None or a ResolvedIdentity."""
+    if isinstance(identity, ResolvedIdentity):
+        return identity
+    if identity is None or identity == -1:
+        return GENERIC
+    check_identity(model, identity)
+    index = _library_identity(model, identity)
+    return ResolvedIdentity(model.config.identities[index], index, "library")
+
+
+def _library_identity(model, identity) -> int:
+    """A library name or index -> its row in the identity bank; one-line errors list what exists."""
+    names = model.config.identities
+    if isinstance(identity, str):
+        if identity not in names:
+            raise DtsdkError(f"unknown identity '{identity}'; this model knows: {', '.join(names)} "
+                             "(or 'auto', or None)")
+        return names.index(identity)
+    if isinstance(identity, bool) or not isinstance(identity, int):
+        raise DtsdkError(f"identity must be a name, an index, 'auto' or None, not {identity!r}")
+    if not 0 <= identity < len(names):
+        raise DtsdkError(f"identity index {identity} is out of range; this model has {len(names)} identities "
+                         f"(0..{len(names) - 1})")
+    return identity
+
+
+def _is_per_clip(identity) -> bool:
+    return isinstance(identity, (torch.Tensor, list, tuple))
