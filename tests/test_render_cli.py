@@ -70,3 +70,31 @@ def test_bad_input_is_one_line_with_exit_2(take, tmp_path, capsys, argv_tail, me
     err = capsys.readouterr().err.strip()
     assert err.startswith("dtsdk: error:") and message in err and "\n" not in err
     assert not list(tmp_path.glob("x.*"))  # nothing written
+
+
+def test_render_without_rig_uses_the_mesh_rig_the_file_names(tmp_path, capsys):
+    example = pytest.importorskip("dtsdk_example_rig")  # a mesh rig of its own (make install-dev installs it)
+    w = np.zeros((6, len(example.SHAPES)), np.float32)
+    w[:, 0] = np.linspace(0, 1, 6)  # MouthOpen
+    path = tmp_path / "mask.npz"
+    Animation(w, list(example.SHAPES), 30.0, "example-mask").save(path)
+    assert main(["render", str(path), "-o", str(tmp_path / "mask.gif"), "--size", "16", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rig"] == "example-mask"
+
+
+@pytest.mark.parametrize("rig", ["arkit52", "a-rig-not-installed-here"])
+def test_render_without_rig_falls_back_to_the_default_mesh_rig(tmp_path, capsys, rig):
+    from dtsdk.rigs import DEFAULT_MESH_RIG
+
+    path = tmp_path / "take.npz"
+    Animation(np.zeros((3, 52), np.float32), ARKIT52, 30.0, rig).save(path)
+    assert main(["render", str(path), "-o", str(tmp_path / "take.gif"), "--size", "16", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rig"] == DEFAULT_MESH_RIG
+
+
+def test_render_rig_flag_still_wins(take, tmp_path, capsys):
+    pytest.importorskip("dtsdk_example_rig")
+    path, _ = take
+    assert main(["render", str(path), "-o", str(tmp_path / "x.gif"), "--size", "16", "--rig", "example-mask",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rig"] == "example-mask"

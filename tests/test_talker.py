@@ -195,7 +195,7 @@ def test_cli_writes_glb_csv_npz_gif_and_json(checkpoint, speech, tmp_path, capsy
 
 @pytest.mark.parametrize("extra, message", [
     (["--identity", "zed"], "unknown identity 'zed'"),
-    (["-o", "out.xyz"], "unknown animation file extension"),
+    (["-o", "out.xyz"], "dtsdk animate cannot write '.xyz' files"),
     (["--device", "tpu"], "device"),
 ])
 def test_cli_errors_are_one_line_exit_2(checkpoint, speech, tmp_path, capsys, extra, message):

@@ -6,7 +6,9 @@ have the exact audio they were made from.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -22,12 +24,14 @@ def add(subparsers) -> None:
     p.add_argument("--voice", default=DEFAULT_VOICE,
                    help=f"TTS voice for --say as ENGINE:NAME (default {DEFAULT_VOICE}; e.g. flite:slt, espeak-ng:en-gb+m3)")
     p.add_argument("-o", "--output", action="append", required=True,
-                   help="out.glb | out.csv | out.npz | out.mp4 | out.gif ...; repeat for several outputs")
+                   help="an animation file (out.glb, out.csv, out.npz, ...; any exporter's extension) or a preview "
+                        "(out.mp4, out.gif); repeat for several outputs")
     p.add_argument("--model", help="checkpoint directory or Hub repo id (default: the packaged default model)")
     p.add_argument("--identity", help="a training speaker's name, or 'auto' to match the voice (default: generic)")
     p.add_argument("--rig", help="retarget the animation files to this rig (previews render on it if it has a mesh)")
-    p.add_argument("--sampler", help="sampler name (default: the model's, usually ddim)")
-    p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
+    sampler, steps = _packaged_sampling()
+    p.add_argument("--sampler", help=f"sampler name (default: the model's own; the packaged model's: {sampler})")
+    p.add_argument("--steps", type=int, help=f"sampling steps (default: the model's own; the packaged model's: {steps})")
     p.add_argument("--seed", type=int, help="random seed, for a reproducible result")
     p.add_argument("--guidance", type=float, default=1.0,
                    help="classifier-free guidance toward the identity (default 1 = none; >1 exaggerates the style)")
@@ -37,20 +41,18 @@ def add(subparsers) -> None:
 
 
 def run(args):
+    from dtsdk.audio import audio_info
+    from dtsdk.errors import DtsdkError
     from dtsdk.inference import Talker
-    from dtsdk.io import get_exporter
     from dtsdk.rigs import get_rig
 
-    from dtsdk.errors import DtsdkError
-
-    # Cheap checks first, so a typo in an output name fails before the model runs.
+    # Cheap checks first, so bad input, an unknown output type or a missing extra fails before the model runs.
     if (args.audio is None) == (args.say is None):
         raise DtsdkError("give a speech file or --say TEXT (one of them)")
-    if args.audio is not None and not Path(args.audio).is_file():
-        raise FileNotFoundError(2, "no such file", args.audio)
+    if args.audio is not None:
+        audio_info(args.audio)  # the header only: a missing file, a pipe or a non-audio file fails here
     for out in args.output:
-        if Path(out).suffix.lower() not in PREVIEW_SUFFIXES:
-            get_exporter(path=out)
+        check_output(out)
     if args.rig:
         get_rig(args.rig)
     if args.say is not None:
@@ -71,6 +73,74 @@ def run(args):
     return {"audio": args.audio, "frames": anim.num_frames, "fps": anim.fps, "duration_s": round(anim.duration_s, 3),
             "identity": anim.meta["identity"], "identity_confidence": anim.meta["identity_confidence"],
             "seed": anim.meta["seed"], "outputs": outputs, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def check_output(out: str) -> None:
+    """Fail now, not after animating, if ``out`` cannot be written: an extension nothing writes, a
+    preview whose optional dependencies are missing, or a folder that cannot be written to."""
+    from dtsdk.errors import DtsdkError, ExportError
+    from dtsdk.io import get_exporter
+
+    if Path(out).is_dir():
+        raise DtsdkError(f"{out}: is a folder; give a file name, e.g. {Path(out) / 'take.npz'}")
+    suffix = Path(out).suffix.lower()
+    if suffix in PREVIEW_SUFFIXES:
+        _check_preview_dependencies(out, suffix)
+    else:
+        try:
+            get_exporter(path=out)
+        except ExportError:
+            problem = f"dtsdk animate cannot write '{suffix}' files" if suffix else "no file extension"
+            raise DtsdkError(f"{out}: {problem}; dtsdk animate writes animation files "
+                             f"({', '.join(_exporter_extensions())}) and previews ({', '.join(PREVIEW_SUFFIXES)}); "
+                             "for PNG stills, render an animation file with dtsdk render") from None
+    _check_writable(out)
+
+
+def _exporter_extensions() -> list[str]:
+    from dtsdk.plugins import registry
+
+    return sorted({ext for entry in registry("exporter").values() for ext in entry.obj.extensions})
+
+
+def _check_preview_dependencies(out: str, suffix: str) -> None:
+    """The renderer imports its optional dependencies lazily; ask for the same ones up front."""
+    from dtsdk._optional import require
+    from dtsdk.errors import MissingExtraError
+    from dtsdk.renderer.video import ffmpeg_executable
+
+    try:
+        require("numba", "render", "Preview rendering")  # the rasterizer, for every preview
+        if suffix == ".gif":
+            require("PIL.Image", "render", "GIF output")
+        else:
+            ffmpeg_executable()  # MP4 goes through ffmpeg; GIF does not
+    except MissingExtraError as exc:
+        raise MissingExtraError(f"{out}: {exc}") from None
+
+
+def _check_writable(out: str) -> None:
+    """The folder of ``out`` exists, or can be made (atomic writes create it), and this user may write there."""
+    from dtsdk.errors import DtsdkError
+
+    folder = Path(out).parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DtsdkError(f"{out}: cannot create its folder, because {folder} is a file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DtsdkError(f"{out}: permission denied; cannot write in the folder {folder}")
+
+
+def _packaged_sampling() -> tuple[str, str]:
+    """The packaged default model's sampler and steps for --help, read from its config.json (no torch)."""
+    import dtsdk.models
+
+    try:
+        config = json.loads((Path(dtsdk.models.__file__).parent / "default" / "config.json").read_text())
+        return str(config["default_sampler"]), str(config["default_steps"])
+    except (OSError, ValueError, KeyError):  # a trimmed install without the model: --help still works
+        return "not installed", "not installed"
 
 
 def speak(text: str, voice: str, wav: Path) -> str:
