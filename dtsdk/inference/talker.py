@@ -9,7 +9,6 @@ Audio of any length goes through :mod:`dtsdk.inference.windows` (overlapping win
 """
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -21,24 +20,12 @@ from dtsdk.errors import AudioError, DtsdkError, PluginError
 from dtsdk.identities import AUTO, ResolvedIdentity, check_identity, resolve_identity
 from dtsdk.inference.windows import Stitcher, plan_windows
 from dtsdk.rigs import get_rig
+from dtsdk.utils.device import autocast, resolve_device
 
 # Where the packaged default model lives; a later release ships a small trained checkpoint here.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 DEFAULT_MAX_DURATION_S = 3 * 3600.0
 AUTO_MATCH_S = 60.0  # "auto" identity is matched on at most this much audio from the start
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` -> CUDA when available, else CPU; asking for an absent CUDA is an error, not a silent fallback."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise DtsdkError(f"unknown device '{device}'; use cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise DtsdkError("device 'cuda' was asked for but torch sees no CUDA GPU here; use device='cpu'")
-    return device
 
 
 def load_model(model):
@@ -148,7 +135,7 @@ class Talker:
         if isinstance(identity, str) and identity == AUTO:
             samples = min(wave.shape[1], int(AUTO_MATCH_S * self.config.sample_rate))
             frames = max(1, min(num_frames, round(samples / self.config.sample_rate * self.config.fps)))
-            with torch.no_grad(), self._autocast():
+            with torch.no_grad(), autocast(self.device):
                 features = self.model.encoder(wave[:, :samples].to(self.device), frames).float()  # (1, T, D_audio)
         with torch.no_grad():
             return resolve_identity(self.model, identity, 1, features)[0]
@@ -164,7 +151,7 @@ class Talker:
                 chunk = torch.nn.functional.pad(chunk, (0, b - a - chunk.shape[1]))
             # Per-window seed derived from the call seed: windows are reproducible and independent.
             generator = torch.Generator(self.device).manual_seed(_window_seed(seed, window.index))
-            with self._autocast():
+            with autocast(self.device):
                 motion = self.model.sample(chunk.expand(num_samples, -1), window.num_frames, identity=identity,
                                            sampler=self.sampler, steps=self.steps, generator=generator,
                                            identity_guidance=self.guidance)
@@ -173,13 +160,6 @@ class Talker:
                 stitcher.add(window.start, motion[k])
             del motion  # the stitched arrays are all that is kept between windows
         return np.stack([s.result() for s in stitchers])  # (N, T, D)
-
-    def _autocast(self):
-        """bf16 (or fp16 on GPUs without bf16) autocast on CUDA; plain fp32 on CPU."""
-        if self.device.type != "cuda":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
 
 
 def _model_rig(config) -> tuple[str, tuple]:
