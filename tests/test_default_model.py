@@ -17,7 +17,7 @@ def test_default_model_is_packaged_small_and_documented():
     config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
     assert config["objective"] == "residual" and config["parameterization"] == "v" and len(config["identities"]) == 24
     card = (DEFAULT_MODEL_DIR / "README.md").read_text()
-    assert "synthetic" in card.lower() and "recipes/teacher.yaml" in card
+    assert "synthetic" in card.lower() and "dtsdk/recipes/train/teacher.yaml" in card
 
 
 def test_talker_with_no_arguments_animates_offline(monkeypatch):

@@ -56,7 +56,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", help="a `dtsdk train` output folder (holds final/, summary.json, recipe.json)")
     ap.add_argument("-o", "--output", default=str(REPO / "dtsdk" / "models" / "default"))
-    ap.add_argument("--recipe-path", default="recipes/teacher.yaml", help="the recipe file named in the card")
+    ap.add_argument("--recipe-path", default="dtsdk/recipes/train/teacher.yaml", help="the recipe file named in the card")
     ap.add_argument("--sampler", help="set the packaged model's default sampler (inference only)")
     ap.add_argument("--steps", type=int, help="set the packaged model's default sampling steps (inference only)")
     args = ap.parse_args()
