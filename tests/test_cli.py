@@ -218,3 +218,11 @@ def test_built_wheel_contains_the_builtin_recipes(tmp_path):
     assert ran.returncode == 0, ran.stderr[-2000:]
     where, loaded = ran.stdout.splitlines()
     assert Path(where).is_relative_to(site) and loaded == "dtsdk-corpus-default dtsdk-teacher"
+
+
+def test_builtin_recipe_paths_are_taken_from_the_current_folder(tmp_path, capsys, monkeypatch):
+    """The recipe file lives in the package, but its `corpus: data/corpus-tiny` means ./data/corpus-tiny."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "teacher-tiny"]) == 2
+    err = one_line_error(capsys)
+    assert "data/corpus-tiny" in err and "dtsdk/recipes" not in err, err
