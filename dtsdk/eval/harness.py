@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from dtsdk.errors import DtsdkError
+from dtsdk.rigs import DEFAULT_MESH_RIG, Rig, get_rig
 
 EVAL_SPLITS = ("test", "heldout_test")  # train/enroll are seen by training or enrollment: not test sets
-RIG = "dtface"  # ARKit predictions are decoded onto this mesh for the vertex metrics
+RIG = DEFAULT_MESH_RIG  # ARKit predictions are decoded onto this mesh for the vertex metrics
 
 
 def _clips(manifest: dict, split: str, limit: int | None, every: int = 1) -> list[dict]:
@@ -58,7 +59,8 @@ def mean_training_pose(root: Path, manifest: dict) -> np.ndarray:
 class _System:
     """Predictions of one system, collected clip by clip, scored at the end."""
 
-    def __init__(self):
+    def __init__(self, rig: Rig):
+        self.rig = rig  # looked up once for the whole evaluation
         self.pairs: list[tuple] = []  # (pred weights, gt weights, speaker)
         self.diversities: list[float] = []
 
@@ -67,12 +69,12 @@ class _System:
 
         self.pairs.append((samples[0], gt, speaker))  # sample 0 (the plain --seed run) is the one scored
         if len(samples) >= 2:
-            self.diversities.append(diversity(np.stack([to_vertices_mm(s, RIG) for s in samples])))
+            self.diversities.append(diversity(np.stack([to_vertices_mm(s, self.rig) for s in samples])))
 
     def result(self, fps: float) -> dict:
         from dtsdk.eval import blink_count, evaluate_sequences, speaker_style_error
 
-        out = evaluate_sequences(self.pairs, rig=RIG)
+        out = evaluate_sequences(self.pairs, rig=self.rig)
         out["num_frames"] = int(sum(min(len(p), len(g)) for p, g, _ in self.pairs))
         minutes = out["num_frames"] / fps / 60
         out["blinks_per_min"] = sum(blink_count(p[:len(g)]) for p, g, _ in self.pairs) / minutes
@@ -134,7 +136,8 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     known = set(talker.identities)
     mean_pose = mean_training_pose(root, manifest) if "static_mean_face" in systems else None
 
-    scored = {name: _System() for name in systems}
+    rig = get_rig(RIG)
+    scored = {name: _System(rig) for name in systems}
     retrieved, truth = [], []
     total_frames = 0
     for clip in clips:

@@ -12,10 +12,10 @@ import numpy as np
 from dtsdk.animation import Animation
 from dtsdk.eval.identity import style_error
 from dtsdk.eval.metrics import MetricError, fdd_dataset, lve_dataset, mean_vertex_error
-from dtsdk.rigs import get_rig
+from dtsdk.rigs import DEFAULT_MESH_RIG, get_rig
 
 
-def to_vertices_mm(x, rig="dtface") -> np.ndarray:
+def to_vertices_mm(x, rig=DEFAULT_MESH_RIG) -> np.ndarray:
     """Vertices ``(T, V, 3)`` in mm from vertices (passed through), ARKit-52 weights ``(T, 52)`` or
     an :class:`~dtsdk.animation.Animation`, decoded onto ``rig`` (a mesh rig; default ``dtface``)."""
     if isinstance(x, Animation):
@@ -36,7 +36,7 @@ def _arkit_or_none(x) -> np.ndarray | None:
     return a if a.ndim == 2 and a.shape[1] == 52 else None
 
 
-def evaluate_sequences(pairs: Iterable[Sequence], rig="dtface") -> dict[str, float]:
+def evaluate_sequences(pairs: Iterable[Sequence], rig=DEFAULT_MESH_RIG) -> dict[str, float]:
     """Every vertex metric (and the style error when it can be computed) over a test set.
 
     ``pairs``: ``(pred, gt)`` or ``(pred, gt, speaker)``; each side is vertices ``(T, V, 3)`` mm on

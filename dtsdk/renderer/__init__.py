@@ -22,11 +22,12 @@ from dtsdk.renderer.camera import VIEWS
 from dtsdk.renderer.frames import render_frames
 from dtsdk.renderer.video import (GIF_MAX_FPS, output_kind, save_png, write_gif, write_mp4,
                                   write_png_frames)
+from dtsdk.rigs import DEFAULT_MESH_RIG
 
 MP4_AUDIO_RATE = 48000  # Hz; AAC at the rate players expect, whatever the source rate
 
 
-def render_animation(animation: Animation, output: str | os.PathLike, rig="dtface", audio=None, size: int = 512,
+def render_animation(animation: Animation, output: str | os.PathLike, rig=DEFAULT_MESH_RIG, audio=None, size: int = 512,
                      fps: float | None = None, view: str = "front", supersample: int = 1,
                      progress: Callable[[int], None] | None = None) -> dict:
     """Render ``animation`` on ``rig`` to ``output``, picked by its name: ``.mp4``, ``.gif``,

@@ -9,12 +9,12 @@ from dtsdk.errors import DtsdkError
 from dtsdk.renderer.camera import Camera
 from dtsdk.renderer.raster import box_downsample, rasterize, vertex_normals
 from dtsdk.renderer.shading import albedo, shade, soften_part_borders
-from dtsdk.rigs import Rig, get_rig
+from dtsdk.rigs import DEFAULT_MESH_RIG, Rig, get_rig
 
 BACKGROUND = (237, 237, 240)  # RGB 0..255, a plain light grey that every part reads against
 
 
-def render_frames(vertices_mm: np.ndarray, rig: "str | Rig" = "dtface", size: int = 512, view: str = "front",
+def render_frames(vertices_mm: np.ndarray, rig: "str | Rig" = DEFAULT_MESH_RIG, size: int = 512, view: str = "front",
                   head_pose: np.ndarray | None = None, supersample: int = 1) -> Iterator[np.ndarray]:
     """Yield one ``uint8 (size, size, 3)`` RGB image per frame of ``vertices_mm`` (T, V, 3) on ``rig``.
 
