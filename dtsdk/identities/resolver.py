@@ -1,6 +1,7 @@
 """The one identity path: what a user passes as ``identity`` -> what the model conditions on.
 
-Accepted: a name from the model's identity library (``"t03"``), an index into it, ``"auto"`` (the
+Accepted: a name from the model's identity library (``"t03"``), an index into it (an int, or its
+digits as a string when no identity has that name, as the CLI passes it), ``"auto"`` (the
 library identity the voice matches best, with its probability as the confidence), ``None`` (the
 null identity: generic motion), or an already :class:`ResolvedIdentity`. Enrolled identities from
 the identity store arrive next and resolve here too, carrying their own embedding.
@@ -38,6 +39,14 @@ class ResolvedIdentity:
     @property
     def is_generic(self) -> bool:
         return self.index is None
+
+    def describe(self) -> str:
+        """One line for logs: ``t03 (auto, confidence 0.48)``, ``t03`` or ``generic``."""
+        if self.is_generic:
+            return "generic (null identity)"
+        if self.confidence is None:
+            return self.name
+        return f"{self.name} ({self.source}, confidence {self.confidence:.2f})"
 
 
 GENERIC = ResolvedIdentity(None)
@@ -106,6 +115,8 @@ def _resolve_one(model, identity) -> ResolvedIdentity:
 def _library_identity(model, identity) -> int:
     """A library name or index -> its row in the identity bank; one-line errors list what exists."""
     names = model.config.identities
+    if isinstance(identity, str) and identity not in names and identity.isdigit():
+        identity = int(identity)  # an index typed on the command line
     if isinstance(identity, str):
         if identity not in names:
             raise DtsdkError(f"unknown identity '{identity}'; this model knows: {', '.join(names)} "

@@ -1,0 +1,78 @@
+"""The one identity resolver (dtsdk.identities): every way a user names an identity, what it
+reports, and that Talker matches "auto" once per clip through it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dtsdk.errors import DtsdkError
+from dtsdk.identities import GENERIC, ResolvedIdentity, check_identity, identity_embeddings, resolve_identity
+from dtsdk.inference import Talker
+from tests.test_model import SPEAKERS, tiny_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return tiny_model(seed=0).eval()
+
+
+def test_names_indices_and_none(model):
+    assert resolve_identity(model, "t03") == [ResolvedIdentity("t03", 2, "library")]
+    assert resolve_identity(model, 1, batch_size=2) == [ResolvedIdentity("s02", 1, "library")] * 2
+    assert resolve_identity(model, "0") == [ResolvedIdentity("s01", 0, "library")]  # an index typed in a shell
+    assert resolve_identity(model, None) == [GENERIC] and GENERIC.is_generic
+    per_clip = resolve_identity(model, torch.tensor([2, -1]), batch_size=2)
+    assert [r.name for r in per_clip] == ["t03", None]
+    chosen = ResolvedIdentity("s02", 1, "library")
+    assert resolve_identity(model, chosen, batch_size=3) == [chosen] * 3  # already resolved: passes through
+
+
+def test_embeddings_are_the_bank_rows_and_the_null_identity(model):
+    rows = identity_embeddings(model, resolve_identity(model, torch.tensor([2, -1]), batch_size=2))
+    torch.testing.assert_close(rows[0], model.personalizer.bank[2])
+    torch.testing.assert_close(rows[1], model.personalizer.null_identity)
+
+
+def test_auto_matches_each_clip_and_reports_its_confidence(model):
+    features = model.encoder(0.1 * torch.randn(2, 8000, generator=torch.Generator().manual_seed(0)), 15)
+    chosen = resolve_identity(model, "auto", batch_size=2, features=features)
+    _, probs = model.personalizer.match(features)
+    for row, r in enumerate(chosen):
+        assert r.source == "auto" and r.name in SPEAKERS and r.index == SPEAKERS.index(r.name)
+        assert r.confidence == pytest.approx(float(probs[row].max()))
+        assert r.describe() == f"{r.name} (auto, confidence {r.confidence:.2f})"
+    with pytest.raises(DtsdkError, match="needs the clip's audio"):
+        resolve_identity(model, "auto")
+
+
+@pytest.mark.parametrize("identity, message", [
+    ("nobody", "unknown identity 'nobody'; this model knows: s01, s02, t03"),
+    (7, "identity index 7 is out of range; this model has 3 identities"),
+    (2.5, "identity must be a name, an index, 'auto' or None"),
+])
+def test_bad_requests_fail_before_any_audio(model, identity, message):
+    with pytest.raises(DtsdkError, match=message):
+        check_identity(model, identity)
+
+
+def test_a_generic_model_takes_only_none():
+    generic = tiny_model(identity_dropout=1.0)
+    assert check_identity(generic, None) is None
+    for identity in ("s01", "auto", 0):
+        with pytest.raises(DtsdkError, match="trained without identities"):
+            check_identity(generic, identity)
+
+
+def test_talker_matches_auto_once_per_clip_and_reports_the_choice(model, monkeypatch):
+    """A 25 s clip in 10 s windows: one match for the whole clip, reported in meta."""
+    calls = []
+    match = model.personalizer.match
+    monkeypatch.setattr(model.personalizer, "match", lambda *a, **k: calls.append(1) or match(*a, **k))
+    talker = Talker(model, device="cpu", steps=1)
+    wave = (0.1 * np.random.default_rng(0).standard_normal(25 * 16000)).astype(np.float32)
+    anim = talker.animate(wave, sr=16000, seed=0, identity="auto")
+    assert anim.meta["windows"] == 3 and len(calls) == 1
+    assert anim.meta["identity"] in SPEAKERS and 0 < anim.meta["identity_confidence"] <= 1
+    named = talker.animate(wave[:16000], sr=16000, seed=0, identity="s02")
+    assert named.meta["identity"] == "s02" and named.meta["identity_confidence"] is None and len(calls) == 1
