@@ -14,7 +14,11 @@ from tests.test_model import SPEAKERS, tiny_model
 
 @pytest.fixture(scope="module")
 def model():
-    return tiny_model(seed=0).eval()
+    model = tiny_model(seed=0).eval()
+    for name, param in model.named_parameters():
+        if "film" in name:  # FiLM starts at zero; random values give the identity a say, as training would
+            torch.nn.init.normal_(param, std=0.1)
+    return model
 
 
 def test_names_indices_and_none(model):
@@ -76,3 +80,18 @@ def test_talker_matches_auto_once_per_clip_and_reports_the_choice(model, monkeyp
     assert anim.meta["identity"] in SPEAKERS and 0 < anim.meta["identity_confidence"] <= 1
     named = talker.animate(wave[:16000], sr=16000, seed=0, identity="s02")
     assert named.meta["identity"] == "s02" and named.meta["identity_confidence"] is None and len(calls) == 1
+
+
+def test_an_identity_from_outside_the_bank_brings_its_own_embedding(model):
+    """The room the identity store uses: a ResolvedIdentity with an embedding and no bank row."""
+    own = ResolvedIdentity("me", source="store", embedding=model.personalizer.bank[1].detach() * 0.5)
+    assert not own.is_generic
+    rows = identity_embeddings(model, [own, GENERIC])
+    torch.testing.assert_close(rows[0], own.embedding)
+    torch.testing.assert_close(rows[1], model.personalizer.null_identity)
+    audio = 0.1 * torch.randn(1, 8000, generator=torch.Generator().manual_seed(0))
+    motion, info = model.sample(audio, 15, identity=own, steps=2, generator=torch.Generator().manual_seed(0),
+                                return_info=True)
+    assert info["identity_names"] == ["me"] and info["identity_index"].tolist() == [-1]
+    assert not torch.allclose(motion, model.sample(audio, 15, identity=None, steps=2,
+                                                   generator=torch.Generator().manual_seed(0)))

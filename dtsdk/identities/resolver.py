@@ -13,7 +13,7 @@ and ``dtsdk animate`` all go through these, and ``"auto"`` is matched only in :f
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -27,18 +27,21 @@ class ResolvedIdentity:
     """What an identity request chose for one clip.
 
     ``name``: the identity's name, None for the null identity. ``index``: its row in the model's
-    identity bank (None for the null identity). ``source``: ``"library"``, ``"auto"`` or ``"generic"``.
+    identity bank (None for the null identity and for identities from outside the bank).
+    ``source``: ``"library"``, ``"auto"``, ``"generic"`` (and ``"store"`` for enrolled identities).
     ``confidence``: for ``"auto"``, the match probability of the chosen identity (0..1).
+    ``embedding``: (E,) for an identity that is not a bank row (an enrolled one), else None.
     """
 
     name: str | None
     index: int | None = None
     source: str = "generic"
     confidence: float | None = None
+    embedding: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_generic(self) -> bool:
-        return self.index is None
+        return self.index is None and self.embedding is None
 
     def describe(self) -> str:
         """One line for logs: ``t03 (auto, confidence 0.48)``, ``t03`` or ``generic``."""
@@ -97,8 +100,12 @@ def identity_embeddings(model, resolved: list[ResolvedIdentity], device=None) ->
     B = len(resolved)
     if all(r.is_generic for r in resolved):
         return model.personalizer.embed(None, B)
-    index = torch.tensor([-1 if r.is_generic else r.index for r in resolved], dtype=torch.long, device=device)
-    return model.personalizer.embed(index, B)  # -1 rows get the null identity
+    index = torch.tensor([-1 if r.index is None else r.index for r in resolved], dtype=torch.long, device=device)
+    rows = model.personalizer.embed(index, B)  # (B, E); -1 rows get the null identity
+    for row, r in enumerate(resolved):
+        if r.embedding is not None:  # an identity from outside the bank brings its own embedding
+            rows = rows.index_copy(0, torch.tensor([row], device=rows.device), r.embedding.to(rows)[None])
+    return rows
 
 
 def _resolve_one(model, identity) -> ResolvedIdentity:

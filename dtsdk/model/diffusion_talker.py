@@ -136,5 +136,5 @@ class DiffusionTalker(nn.Module):
 
 def _identity_info(resolved: list[ResolvedIdentity]) -> dict:
     return {"identities": resolved,
-            "identity_index": torch.tensor([-1 if r.is_generic else r.index for r in resolved], dtype=torch.long),
+            "identity_index": torch.tensor([-1 if r.index is None else r.index for r in resolved], dtype=torch.long),
             "identity_names": [r.name for r in resolved]}
