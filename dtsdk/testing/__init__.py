@@ -8,10 +8,11 @@ Subclass a contract in your own test suite and say what to test; pytest collects
     class TestMyRig(RigContract):
         rig_name = "my-rig"          # looked up through the plugin registry
 
-dtsdk's own built-ins run these same contracts in ``tests/test_contracts.py``.
+dtsdk's own built-ins run these same contracts, all from ``tests/test_contracts.py``.
 """
-from dtsdk.testing.contracts import (AudioEncoderContract, CaptureReaderContract, ExporterContract, RigContract,
-                                    SamplerContract)
+from dtsdk.testing.contracts import AudioEncoderContract, CaptureReaderContract, ExporterContract, SamplerContract
 from dtsdk.testing.plugins import temporary_plugin
+from dtsdk.testing.rig_contract import RigContract
 
-__all__ = ["RigContract", "CaptureReaderContract", "AudioEncoderContract", "SamplerContract", "ExporterContract", "temporary_plugin"]
+__all__ = ["RigContract", "CaptureReaderContract", "AudioEncoderContract", "SamplerContract", "ExporterContract",
+           "temporary_plugin"]

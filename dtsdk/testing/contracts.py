@@ -1,89 +1,19 @@
-"""What every rig, audio encoder, sampler and exporter must satisfy, as inheritable pytest classes.
+"""What every audio encoder, sampler, exporter and capture reader must satisfy, as inheritable
+pytest classes (the rig contract is :mod:`dtsdk.testing.rig_contract`).
 
 Each contract looks the implementation up by its registered name, so passing it also proves the
 plugin is installed and registered correctly. Override the ``make_*`` method to test an object
-that is not registered.
+that is not registered. A check that does not apply skips with the reason.
 """
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from dtsdk.animation import Animation
-from dtsdk.rigs import ARKIT52, Rig, get_rig
-
-
-class RigContract:
-    """Set ``rig_name``. Checks geometry, decoding, the ARKit mapping and metric regions."""
-
-    rig_name: str = ""
-
-    def make_rig(self) -> Rig:
-        return get_rig(self.rig_name)
-
-    def test_is_a_valid_rig(self):
-        rig = self.make_rig()
-        assert isinstance(rig, Rig)
-        rig.validate()
-        assert rig.motion_dim > 0
-
-    def test_mesh_is_finite_and_has_no_degenerate_triangles(self):
-        rig = self.make_rig()
-        if not rig.has_mesh:
-            return
-        v, f = rig.template_mm, rig.faces
-        assert np.isfinite(v).all()
-        assert len(f) > 0
-        area2 = np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
-        assert (area2 > 1e-9).all(), f"{int((area2 <= 1e-9).sum())} degenerate triangles"
-        if rig.deltas_mm is not None:
-            assert np.isfinite(rig.deltas_mm).all()
-
-    def test_zero_motion_decodes_to_the_template(self):
-        rig = self.make_rig()
-        if not rig.has_mesh:
-            return
-        verts = rig.decode(np.zeros((3, rig.motion_dim), np.float32))
-        assert verts.shape == (3, rig.num_vertices, 3)
-        np.testing.assert_allclose(verts[1], rig.template_mm, atol=1e-6)
-
-    def test_decode_is_linear_in_the_weights(self):
-        rig = self.make_rig()
-        if rig.kind != "blendshape":
-            return
-        rng = np.random.default_rng(0)
-        a, b = rng.uniform(0, 1, (2, 1, rig.motion_dim)).astype(np.float32)
-        base = rig.template_mm
-        va, vb, vab = (rig.decode(w)[0] - base for w in (a, b, a + b))
-        np.testing.assert_allclose(vab, va + vb, atol=1e-3)
-
-    def test_every_blendshape_moves_some_vertex(self):
-        rig = self.make_rig()
-        if rig.kind != "blendshape":
-            return
-        moved = np.abs(rig.deltas_mm).reshape(len(rig.shape_names), -1).max(axis=1)
-        still = [n for n, m in zip(rig.shape_names, moved) if m < 1e-4]
-        assert not still, f"shapes that move nothing: {still}"
-
-    def test_arkit_animation_drives_the_rig(self):
-        rig = self.make_rig()
-        if rig.kind == "vertex":
-            return
-        assert rig.arkit_map is not None and rig.arkit_map.shape == (len(rig.shape_names), 52)
-        assert np.abs(rig.arkit_map).sum() > 0, "no shape maps from ARKit-52"
-        anim = Animation(np.full((4, 52), 0.5, np.float32), ARKIT52, 30.0)
-        retargeted = anim.to_rig(rig)
-        assert retargeted.weights.shape == (4, len(rig.shape_names))
-        if rig.has_mesh:
-            verts = anim.to_vertices(rig)
-            assert verts.shape == (4, rig.num_vertices, 3) and np.isfinite(verts).all()
-
-    def test_metric_regions_exist_for_mesh_rigs(self):
-        rig = self.make_rig()
-        if not rig.has_mesh:
-            return
-        for region in ("lips", "upper_face"):
-            assert region in rig.regions and rig.regions[region].size > 0, f"missing region '{region}'"
+from dtsdk.rigs import ARKIT52
+from dtsdk.testing.rig_contract import RigContract
 
 
 class AudioEncoderContract:
@@ -103,23 +33,27 @@ class AudioEncoderContract:
 
     def test_declares_rate_and_dimension(self):
         enc = self.make_encoder()
-        assert isinstance(enc, torch.nn.Module)
-        assert int(enc.sample_rate) > 0 and int(enc.feature_dim) > 0
+        assert isinstance(enc, torch.nn.Module), f"the factory returned {type(enc).__name__}, not a torch.nn.Module"
+        assert int(enc.sample_rate) > 0 and int(enc.feature_dim) > 0, (
+            f"sample_rate ({enc.sample_rate}) and feature_dim ({enc.feature_dim}) must be positive")
 
     def test_output_is_frame_aligned(self):
         enc = self.make_encoder()
         for num_frames in (1, 25, 30, 60):
             with torch.no_grad():
                 feats = enc(self._wave(enc), num_frames)
-            assert tuple(feats.shape) == (2, num_frames, enc.feature_dim)
-            assert torch.isfinite(feats).all()
+            assert tuple(feats.shape) == (2, num_frames, enc.feature_dim), (
+                f"asked for {num_frames} frames, got features {tuple(feats.shape)}; the output must be "
+                f"(B, num_frames, feature_dim={enc.feature_dim})")
+            assert torch.isfinite(feats).all(), f"NaN or Inf in the features for {num_frames} frames"
 
     def test_silence_and_short_input_are_finite(self):
         enc = self.make_encoder()
         with torch.no_grad():
             silent = enc(torch.zeros(1, enc.sample_rate), 30)
             short = enc(torch.zeros(1, max(1, enc.sample_rate // 100)), 1)
-        assert torch.isfinite(silent).all() and torch.isfinite(short).all()
+        assert torch.isfinite(silent).all(), "silence gives NaN or Inf features (a log or a norm of zero?)"
+        assert torch.isfinite(short).all(), "a 10 ms input gives NaN or Inf features"
 
     def test_batch_items_are_independent(self):
         enc = self.make_encoder()
@@ -127,14 +61,15 @@ class AudioEncoderContract:
         with torch.no_grad():
             together = enc(wave, 30)
             alone = enc(wave[1:], 30)
-        torch.testing.assert_close(together[1:], alone, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(together[1:], alone, atol=1e-4, rtol=1e-4,
+                                   msg="an item's features depend on the other items of its batch")
 
     def test_different_audio_gives_different_features(self):
         enc = self.make_encoder()
         with torch.no_grad():
             a = enc(self._wave(enc, batch=1, seed=1), 30)
             b = enc(self._wave(enc, batch=1, seed=2) * 3, 30)
-        assert not torch.allclose(a, b)
+        assert not torch.allclose(a, b), "two different waves gave the same features"
 
 
 class SamplerContract:
@@ -161,8 +96,10 @@ class SamplerContract:
             x = torch.randn(2, 12, 5, generator=torch.Generator().manual_seed(1))
             out = sample(lambda x_t, t, cond: target, x, self._schedule(), None, steps=steps,
                          generator=torch.Generator().manual_seed(2))
-            assert out.shape == target.shape and out.dtype == target.dtype
-            torch.testing.assert_close(out, target, atol=1e-4, rtol=1e-4)
+            assert out.shape == target.shape and out.dtype == target.dtype, (
+                f"steps={steps}: the sample is {out.dtype} {tuple(out.shape)}, the input {target.dtype} {tuple(target.shape)}")
+            torch.testing.assert_close(out, target, atol=1e-4, rtol=1e-4,
+                                       msg=f"steps={steps}: a denoiser that always answers x0 must end at x0")
 
     def test_seeded_runs_repeat_exactly(self):
         sample = self.make_sampler()
@@ -172,20 +109,35 @@ class SamplerContract:
         for _ in range(2):
             x = torch.randn(1, 8, 3, generator=torch.Generator().manual_seed(3))
             runs.append(sample(model, x, schedule, None, steps=8, generator=torch.Generator().manual_seed(4)))
-        torch.testing.assert_close(runs[0], runs[1], atol=0, rtol=0)
+        torch.testing.assert_close(runs[0], runs[1], atol=0, rtol=0,
+                                   msg="the same seed gave different samples; draw noise from `generator` only")
 
     def test_timesteps_are_valid_and_callback_sees_every_step(self):
         sample = self.make_sampler()
         schedule = self._schedule()
-        seen = []
 
         def model(x_t, t, cond):
-            assert t.dtype == torch.long and t.shape == (x_t.shape[0],)
-            assert 0 <= int(t.min()) and int(t.max()) < schedule.num_steps
+            assert t.dtype == torch.long and t.shape == (x_t.shape[0],), (
+                f"the model must get t as a long tensor of shape (B,), got {t.dtype} {tuple(t.shape)}")
+            assert 0 <= int(t.min()) and int(t.max()) < schedule.num_steps, (
+                f"timestep {int(t.min())}..{int(t.max())} is outside the schedule's 0..{schedule.num_steps - 1}")
             return torch.zeros_like(x_t)
 
-        sample(model, torch.randn(2, 4, 3), schedule, None, steps=8, callback=lambda info: seen.append(info["i"]))
-        assert len(seen) >= 1 and seen == sorted(seen)
+        for steps in (1, 8):
+            seen = []
+            x = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(7))
+            sample(model, x, schedule, None, steps=steps, callback=seen.append,
+                   generator=torch.Generator().manual_seed(8))
+            # Progress bars and step-wise previews count on one call per step, in order.
+            indices = [info.get("i") for info in seen]
+            assert indices == list(range(steps)), (
+                f"with steps={steps} the callback saw steps {indices}, not 0..{steps - 1} once each in order; "
+                "call callback({'i', 't', 'x', 'denoised'}) after every step")
+            missing = sorted({"i", "t", "x", "denoised"} - set(seen[-1]))
+            assert not missing, f"the callback's dict lacks {missing}"
+            assert tuple(seen[-1]["x"].shape) == tuple(x.shape), "callback 'x' must have the sample's shape"
+            ts = [int(info["t"]) for info in seen]
+            assert all(a > b for a, b in zip(ts, ts[1:])), f"timesteps must decrease from step to step, got {ts}"
 
     def test_exact_gaussian_denoiser_recovers_the_data_spread(self):
         # For data x0 ~ N(0, s^2) the ideal x0-denoiser is linear; a correct sampler must then
@@ -201,14 +153,21 @@ class SamplerContract:
 
         x = torch.randn(64, 16, 8, generator=torch.Generator().manual_seed(5))
         out = sample(model, x, schedule, None, steps=50, generator=torch.Generator().manual_seed(6))
-        assert abs(out.std().item() - s) < 0.1 * s
+        assert abs(out.std().item() - s) < 0.1 * s, (
+            f"with the exact denoiser of N(0, {s}^2) data the samples' spread is {out.std().item():.3f}, not {s}: "
+            "the update rule is wrong")
 
 
 class ExporterContract:
-    """Set ``exporter_name``. Writes a known animation and, for readable formats, reads it back."""
+    """Set ``exporter_name``. Writes a known animation (ARKit-52 weights with head pose, meta and the
+    rig name ``dtface``) and, for readable formats, reads it back.
+
+    What the format declares it keeps (``stores_weights``, ``stores_head_pose``, ``stores_meta``,
+    ``stores_rig_name`` on :class:`dtsdk.io.Exporter`) must come back; the rest skips, saying so.
+    """
 
     exporter_name: str = ""
-    atol: float = 1e-3  # the format's precision for weights
+    atol: float = 1e-3  # the format's precision for weights and head pose (radians)
 
     def make_exporter(self):
         from dtsdk.plugins import lookup
@@ -216,41 +175,81 @@ class ExporterContract:
         return lookup("exporter", self.exporter_name).obj
 
     def make_animation(self) -> Animation:
-        t = np.arange(45) / 30.0
-        w = np.zeros((45, 52), np.float32)
+        frames = 45
+        t = np.arange(frames) / 30.0
+        w = np.zeros((frames, 52), np.float32)
         w[:, ARKIT52.index("jawOpen")] = 0.5 + 0.4 * np.sin(2 * np.pi * 2 * t)
         w[:, ARKIT52.index("eyeBlinkLeft")] = (np.abs(t - 0.7) < 0.1).astype(np.float32)
-        w[:, ARKIT52.index("mouthSmileRight")] = np.linspace(0, 1, 45)
-        return Animation(w, ARKIT52, 30.0)
+        w[:, ARKIT52.index("mouthSmileRight")] = np.linspace(0, 1, frames)
+        # The first and the last frame each hold a shape no other frame has, so a format that drops
+        # or shifts an end frame shows it.
+        w[0, ARKIT52.index("eyeWideRight")] = 0.9
+        w[-1, ARKIT52.index("browInnerUp")] = 0.8
+        head = np.stack([0.2 * np.sin(2 * np.pi * t), 0.1 * np.cos(2 * np.pi * t), 0.05 - 0.1 * t], 1)  # radians
+        return Animation(w, ARKIT52, 30.0, rig="dtface", head_pose=head,
+                         meta={"take": "contract", "speaker": "s01", "gain": 0.5})
 
     def _path(self, tmp_path, exporter):
         ext = exporter.extensions[0] if exporter.extensions else ""
         return tmp_path / f"take{ext}"
 
+    def _read_back(self, tmp_path, needs: str = "stores_weights"):
+        """(written, read back at the written rate); skips for formats that cannot be read or lack ``needs``."""
+        exporter = self.make_exporter()
+        if not exporter.can_read:
+            pytest.skip(f"the '{exporter.name}' format cannot be read back")
+        if not getattr(exporter, needs, True):
+            pytest.skip(f"the '{exporter.name}' format declares {needs} = False")
+        anim = self.make_animation()
+        path = self._path(tmp_path, exporter)
+        exporter.write(anim, path)
+        return exporter, anim, exporter.read(path).resample(anim.fps)
+
     def test_declares_name_and_extensions(self):
         exporter = self.make_exporter()
-        assert exporter.name.lower() == self.exporter_name.lower()
-        assert all(ext.startswith(".") and ext == ext.lower() for ext in exporter.extensions)
+        assert exporter.name.lower() == self.exporter_name.lower(), (
+            f"the exporter registered as '{self.exporter_name}' calls itself '{exporter.name}'")
+        bad = [ext for ext in exporter.extensions if not (ext.startswith(".") and ext == ext.lower())]
+        assert not bad, f"extensions must be lower case with the dot ('.csv'), got {bad}"
 
     def test_writes_a_file(self, tmp_path):
         exporter = self.make_exporter()
         path = self._path(tmp_path, exporter)
         exporter.write(self.make_animation(), path)
-        assert path.exists()
+        assert path.exists(), f"write() left nothing at {path.name}"
         if not exporter.writes_directory:
-            assert path.stat().st_size > 0
+            assert path.stat().st_size > 0, f"write() left an empty {path.name}"
 
-    def test_round_trip(self, tmp_path):
-        exporter = self.make_exporter()
-        if not exporter.can_read or not exporter.stores_weights:
-            return
-        anim = self.make_animation()
-        path = self._path(tmp_path, exporter)
-        exporter.write(anim, path)
-        back = exporter.read(path).resample(anim.fps)
-        n = min(back.num_frames, anim.num_frames)
-        assert abs(back.num_frames - anim.num_frames) <= 1
-        np.testing.assert_allclose(back.arkit_weights()[:n], anim.arkit_weights()[:n], atol=self.atol)
+    def test_round_trip_keeps_every_frame(self, tmp_path):
+        exporter, anim, back = self._read_back(tmp_path)
+        assert back.num_frames == anim.num_frames, (
+            f"wrote {anim.num_frames} frames at {anim.fps:g} fps, read back {back.num_frames}")
+        got, want = back.arkit_weights(), anim.arkit_weights()
+        for label, i in (("first", 0), ("last", -1)):
+            np.testing.assert_allclose(got[i], want[i], atol=self.atol,
+                                       err_msg=f"the {label} frame did not survive the '{exporter.name}' round trip")
+        np.testing.assert_allclose(got, want, atol=self.atol, err_msg=f"weights changed in the '{exporter.name}' round trip")
+
+    def test_round_trip_keeps_head_pose(self, tmp_path):
+        exporter, anim, back = self._read_back(tmp_path, "stores_head_pose")
+        lost = f"the '{exporter.name}' format lost the head pose; if it cannot store one, declare stores_head_pose = False"
+        assert back.head_pose is not None, lost
+        assert back.num_frames == anim.num_frames, f"read back {back.num_frames} frames, wrote {anim.num_frames}"
+        for label, i in (("first", 0), ("last", -1)):
+            np.testing.assert_allclose(back.head_pose[i], anim.head_pose[i], atol=self.atol,
+                                       err_msg=f"the head pose of the {label} frame changed (yaw, pitch, roll in radians)")
+        np.testing.assert_allclose(back.head_pose, anim.head_pose, atol=self.atol, err_msg=lost)
+
+    def test_round_trip_keeps_meta(self, tmp_path):
+        exporter, anim, back = self._read_back(tmp_path, "stores_meta")
+        kept = {k: back.meta.get(k) for k in anim.meta}
+        assert kept == anim.meta, (f"the '{exporter.name}' format gave back meta {kept} for {anim.meta}; "
+                                   "if it cannot store meta, declare stores_meta = False")
+
+    def test_round_trip_keeps_rig_name(self, tmp_path):
+        exporter, anim, back = self._read_back(tmp_path, "stores_rig_name")
+        assert back.rig == anim.rig, (f"the '{exporter.name}' format read rig '{back.rig}' back for '{anim.rig}'; "
+                                      "if it cannot store the rig name, declare stores_rig_name = False")
 
     def test_failed_write_leaves_nothing(self, tmp_path, monkeypatch):
         exporter = self.make_exporter()
@@ -268,7 +267,8 @@ class ExporterContract:
             pass
         finally:
             monkeypatch.setattr(atomic.os, "replace", real_replace)
-        assert list(tmp_path.iterdir()) == [], f"left behind: {[p.name for p in tmp_path.iterdir()]}"
+        left = [p.name for p in tmp_path.iterdir()]
+        assert not left, f"a failed write left {left} behind; write through dtsdk.utils.atomic.atomic_open/atomic_path"
 
 
 class CaptureReaderContract:
@@ -289,21 +289,20 @@ class CaptureReaderContract:
 
         path = self.make_capture(tmp_path / "capture")
         reader = self._reader()
-        assert reader.can_read(path)
-        assert find_capture_reader(path).name == reader.name
+        assert reader.can_read(path), f"reader '{reader.name}' does not recognise the capture make_capture() wrote"
+        found = find_capture_reader(path).name
+        assert found == reader.name, f"the capture is claimed by reader '{found}' before '{reader.name}'"
         empty = tmp_path / "empty"
         empty.mkdir()
-        assert not reader.can_read(empty)
+        assert not reader.can_read(empty), f"reader '{reader.name}' claims an empty folder"
         unrelated = tmp_path / "notes.txt"
         unrelated.write_text("not a capture")
-        assert not reader.can_read(unrelated)
+        assert not reader.can_read(unrelated), f"reader '{reader.name}' claims an unrelated text file"
 
     def test_reading_an_empty_folder_is_a_dtsdk_error(self, tmp_path):
-        import pytest
-
         from dtsdk.errors import DtsdkError
 
-        with pytest.raises(DtsdkError):
+        with pytest.raises(DtsdkError):  # a message for people, not a traceback or an empty result
             list(self._reader().read(tmp_path))
 
     def test_clips_are_aligned_and_well_formed(self, tmp_path):
@@ -312,9 +311,13 @@ class CaptureReaderContract:
         names = [c.name for c in clips]
         assert len(set(names)) == len(names), "clip names must be unique"
         for clip in clips:
-            assert isinstance(clip.name, str) and clip.name and isinstance(clip.speaker, str) and clip.speaker
-            assert clip.sample_rate == 16000 and clip.audio.dtype == np.float32 and clip.audio.ndim == 1
-            assert isinstance(clip.animation, Animation) and np.isfinite(clip.animation.weights).all()
+            assert isinstance(clip.name, str) and clip.name and isinstance(clip.speaker, str) and clip.speaker, (
+                f"clip {clip.name!r}: name and speaker must be non-empty strings, got speaker {clip.speaker!r}")
+            assert clip.sample_rate == 16000 and clip.audio.dtype == np.float32 and clip.audio.ndim == 1, (
+                f"{clip.name}: audio must be mono float32 at 16 kHz, got {clip.audio.dtype} {clip.audio.shape} "
+                f"at {clip.sample_rate} Hz (dtsdk.audio.load_audio gives that)")
+            assert isinstance(clip.animation, Animation) and np.isfinite(clip.animation.weights).all(), (
+                f"{clip.name}: animation must be a finite dtsdk.Animation")
             audio_s = len(clip.audio) / clip.sample_rate
             assert abs(audio_s - clip.animation.duration_s) <= 1.0 / clip.animation.fps + 1e-6, (
                 f"{clip.name}: audio {audio_s:.3f}s vs motion {clip.animation.duration_s:.3f}s")
@@ -322,7 +325,11 @@ class CaptureReaderContract:
     def test_reading_twice_gives_the_same_clips(self, tmp_path):
         path = self.make_capture(tmp_path / "capture")
         first, second = (list(self._reader().read(path)) for _ in range(2))
-        assert [c.name for c in first] == [c.name for c in second]
+        assert [c.name for c in first] == [c.name for c in second], "clips must come in the same order every time"
         for a, b in zip(first, second):
-            np.testing.assert_array_equal(a.audio, b.audio)
-            np.testing.assert_array_equal(a.animation.weights, b.animation.weights)
+            np.testing.assert_array_equal(a.audio, b.audio, err_msg=f"{a.name}: audio differs between reads")
+            np.testing.assert_array_equal(a.animation.weights, b.animation.weights,
+                                          err_msg=f"{a.name}: motion differs between reads")
+
+
+__all__ = ["RigContract", "AudioEncoderContract", "SamplerContract", "ExporterContract", "CaptureReaderContract"]
