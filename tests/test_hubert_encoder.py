@@ -14,7 +14,6 @@ import torch
 from dtsdk.encoders import build_encoder
 from dtsdk.encoders.hubert import load_hubert
 from dtsdk.errors import DtsdkError
-from dtsdk.testing import AudioEncoderContract
 
 transformers = pytest.importorskip("transformers", reason="transformers (dev extra) is the oracle for these tests")
 
@@ -183,22 +182,3 @@ def test_folder_without_config_and_bad_layer(tmp_path):
     tiny_model("hubert", "group", False).save_pretrained(tmp_path / "m")
     with pytest.raises(DtsdkError, match="layer 5"):
         load_hubert(tmp_path / "m", layer=5)
-
-
-@pytest.fixture(scope="class")
-def tiny_checkpoint(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny_hubert")
-    tiny_model("hubert", "group", False).save_pretrained(folder)
-    return folder
-
-
-@pytest.mark.usefixtures("tiny_checkpoint")
-class TestHubertEncoderContract(AudioEncoderContract):
-    encoder_name = "hubert"
-
-    @pytest.fixture(autouse=True)
-    def _checkpoint(self, tiny_checkpoint):
-        self.folder = tiny_checkpoint
-
-    def make_encoder(self):
-        return build_encoder(self.encoder_name, model=str(self.folder)).eval()

@@ -6,12 +6,11 @@ import pytest
 
 import dtsdk.utils.atomic as atomic
 from dtsdk.animation import Animation
-from dtsdk.errors import DtsdkError, ExportError, FormatError
+from dtsdk.errors import ExportError, FormatError
 from dtsdk.io import get_exporter, load_animation
 from dtsdk.plugins import registry
 from dtsdk.rigs import Rig
 from dtsdk.rigs.arkit import ARKIT52
-from dtsdk.testing import ExporterContract
 
 TETRA_MM = np.array([[0, 0, 0], [100, 0, 0], [0, 100, 0], [0, 0, 100]], np.float32)  # (4, 3)
 TETRA_FACES = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]], np.int32)
@@ -146,50 +145,3 @@ def test_rejected_input_writes_nothing(tmp_path):
         with pytest.raises(ExportError, match=name):
             vertex_anim.save(tmp_path / name, format=fmt)
     assert list(tmp_path.iterdir()) == []
-
-
-# ---- the shared exporter contract (dtsdk.testing), as third-party exporters run it --------------
-class NeedsDtface:
-    """Mesh formats put the contract's arkit52 animation on the built-in dtface rig."""
-
-    @pytest.fixture(autouse=True)
-    def _needs_dtface(self):
-        from dtsdk.rigs import get_rig
-
-        try:
-            get_rig("dtface")
-        except (DtsdkError, ImportError) as exc:
-            pytest.skip(f"dtface rig not available: {exc}")
-
-
-class TestNpzContract(ExporterContract):
-    exporter_name = "npz"
-    atol = 0.0
-
-
-class TestLlfCsvContract(ExporterContract):
-    exporter_name = "llf-csv"
-    atol = 1e-6
-
-
-class TestPlainCsvContract(ExporterContract):
-    exporter_name = "csv"
-    atol = 1e-6
-
-
-class TestA2fJsonContract(ExporterContract):
-    exporter_name = "a2f-json"
-    atol = 1e-6
-
-
-class TestGlbContract(NeedsDtface, ExporterContract):
-    exporter_name = "glb"
-    atol = 1e-6
-
-
-class TestNpyContract(NeedsDtface, ExporterContract):
-    exporter_name = "npy"
-
-
-class TestObjSeqContract(NeedsDtface, ExporterContract):
-    exporter_name = "obj-seq"

@@ -10,7 +10,6 @@ from dtsdk.errors import DtsdkError
 from dtsdk.identities import identity_embeddings, resolve_identity
 from dtsdk.model import (Denoiser, DenoiserConfig, DiffusionTalker, DiffusionTalkerConfig, Personalizer,
                          PersonalizerConfig)
-from dtsdk.testing.contracts import AudioEncoderContract
 
 SPEAKERS = ["s01", "s02", "t03"]
 # The tests name the objective they exercise; the config's defaults describe the shipped model.
@@ -18,10 +17,6 @@ TINY = dict(objective="diffusion", parameterization="x0", default_sampler="ddim"
             encoder_config={"dim": 32, "num_conv_layers": 1, "num_transformer_layers": 1, "num_heads": 2},
             denoiser=DenoiserConfig(d_model=32, num_layers=2, num_heads=2, dropout=0.0),
             personalizer=PersonalizerConfig(identity_dim=16, hidden_dim=32), diffusion_steps=100)
-
-
-class TestLogMelConvEncoder(AudioEncoderContract):
-    encoder_name = "logmel-conv"
 
 
 def tiny_model(seed=0, **overrides) -> DiffusionTalker:
