@@ -207,3 +207,21 @@ def test_config_defaults_describe_the_shipped_model():
     shipped.pop("format")
     defaults = DiffusionTalkerConfig(identities=shipped["identities"]).to_dict()
     assert defaults == shipped, {k: (defaults[k], shipped[k]) for k in shipped if defaults[k] != shipped[k]}
+
+
+def test_a_checkpoint_from_before_objectives_and_parameterizations_loads_as_it_was_trained(tmp_path):
+    """config.json files written before ``objective`` / ``parameterization`` existed lack them: they load
+    as the plain x0 diffusion they were, not as today's default (residual, v)."""
+    import json
+
+    old = DiffusionTalker(DiffusionTalkerConfig(identities=list(SPEAKERS), **TINY))  # diffusion, x0
+    old.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["objective"], config["parameterization"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    loaded = DiffusionTalker.from_pretrained(tmp_path)
+    assert (loaded.config.objective, loaded.config.parameterization) == ("diffusion", "x0")
+    audio = tiny_batch(B=1)["audio"]
+    a, b = (m.eval().sample(audio, 12, identity="s01", steps=3, generator=torch.Generator().manual_seed(0))
+            for m in (old, loaded))
+    torch.testing.assert_close(a, b, atol=0, rtol=0)

@@ -8,9 +8,10 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from dtsdk.diffusion import PARAMETERIZATIONS, SCHEDULES
-from dtsdk.errors import DtsdkError
+from dtsdk.errors import ConfigError
 from dtsdk.model.objectives import OBJECTIVES
 from dtsdk.plugins import registry
+from dtsdk.utils.config import dataclass_from_dict
 
 
 @dataclass
@@ -65,9 +66,9 @@ class DiffusionTalkerConfig:
             _check_choice("default_sampler", self.default_sampler, registry("sampler"))
         for name in ("diffusion_steps", "default_steps", "motion_dim"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise DtsdkError(f"DiffusionTalkerConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
+                raise ConfigError(f"DiffusionTalkerConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
         if not 0.0 <= self.identity_dropout <= 1.0:
-            raise DtsdkError(f"DiffusionTalkerConfig.identity_dropout must lie in [0, 1], got {self.identity_dropout!r}")
+            raise ConfigError(f"DiffusionTalkerConfig.identity_dropout must lie in [0, 1], got {self.identity_dropout!r}")
 
     @property
     def objective_uses_sampler(self) -> bool:
@@ -87,22 +88,20 @@ class DiffusionTalkerConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "DiffusionTalkerConfig":
-        return _from_dict(cls, data)
+        return dataclass_from_dict(cls, data, cls.__name__,
+                                   nested={"denoiser": DenoiserConfig, "personalizer": PersonalizerConfig})
+
+    @classmethod
+    def from_checkpoint_dict(cls, data: dict) -> "DiffusionTalkerConfig":
+        """A checkpoint's config.json: a setting it does not name was written before that setting
+        existed, so it takes the value every model had then, not today's default."""
+        return cls.from_dict({**SETTINGS_BEFORE_THEY_EXISTED, **data})
+
+
+# What a checkpoint whose config.json lacks a setting was trained with (the setting did not exist yet).
+SETTINGS_BEFORE_THEY_EXISTED = {"objective": "diffusion", "parameterization": "x0"}
 
 
 def _check_choice(field_name: str, value, choices) -> None:
     if value not in choices:
-        raise DtsdkError(f"DiffusionTalkerConfig.{field_name} '{value}' is not one of: {', '.join(choices)}")
-
-
-def _from_dict(cls, data: dict):
-    """Build dataclass ``cls`` from a (nested) dict, rejecting unknown keys so typos in recipes surface."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}; known: {', '.join(fields)}")
-    kwargs = {}
-    for name, value in data.items():
-        sub = {"denoiser": DenoiserConfig, "personalizer": PersonalizerConfig}.get(name) if cls is DiffusionTalkerConfig else None
-        kwargs[name] = _from_dict(sub, value) if sub is not None and isinstance(value, dict) else value
-    return cls(**kwargs)
+        raise ConfigError(f"DiffusionTalkerConfig.{field_name} '{value}' is not one of: {', '.join(choices)}")

@@ -90,6 +90,6 @@ def load_checkpoint(cls, dir_or_repo_id, revision=None, local_files_only=None, c
     data = json.loads(config_path.read_text())
     if data.pop("format", FORMAT) != FORMAT:
         raise DtsdkError(f"{config_path}: not a {FORMAT} checkpoint")
-    model = cls(DiffusionTalkerConfig.from_dict(data))
+    model = cls(DiffusionTalkerConfig.from_checkpoint_dict(data))
     model.load_state_dict(load_file(str(weights)), strict=True)
     return model.eval()
