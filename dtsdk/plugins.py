@@ -3,8 +3,10 @@
 Order: dtsdk's built-in plugin modules, then the ``dtsdk`` entry-point group (filtered by
 ``DTSDK_DISABLE_PLUGIN_AUTOLOAD`` and ``DTSDK_LOAD_PLUGINS``), then ``check_pending()``.
 A plugin that fails to import, or raises inside a registrar hook, is reported by name and skipped;
-the rest keeps working. Registries are built lazily on first lookup and rebuilt after
-:func:`register_plugin` / :func:`unregister_plugin`.
+the rest keeps working. A plugin that registers a name a built-in (or an earlier plugin) already
+has is disabled as a whole, with a one-line warning naming both; an extension claimed by two
+exporters warns (the first registered keeps it). Registries are built lazily on first lookup and
+rebuilt after :func:`register_plugin` / :func:`unregister_plugin`.
 """
 from __future__ import annotations
 
@@ -63,8 +65,10 @@ class PluginInfo:
     builtin: bool
     version: str | None = None
     distribution: str | None = None
-    error: str | None = None
+    error: str | None = None  # why the plugin is not (or not fully) in use: failed to load, a hook raised, a clash
     registers: dict[str, list[str]] = field(default_factory=dict)
+    build_errors: list[str] = field(default_factory=list)  # lazily built rigs that failed (``check_builds``)
+    disabled: bool = False  # True after a name clash: nothing it registers is used
 
 
 class _State:
@@ -165,43 +169,93 @@ def reset() -> None:
         _state.registries = None
 
 
-def _collect() -> dict[str, dict[str, Entry]]:
-    pm = get_plugin_manager()
-    registries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
-    for info in _state.infos.values():
-        info.registers = {k: v for k, v in info.registers.items() if k not in KINDS}
+def _info(plugin_name: str) -> PluginInfo:
+    return _state.infos.setdefault(plugin_name, PluginInfo(plugin_name, builtin=plugin_name in BUILTIN_PLUGINS))
+
+
+def _skip_plugin(plugin_name: str, error: str) -> None:
+    _info(plugin_name).error = error
+    log.warning("dtsdk plugin %s skipped: %s", plugin_name, error)
+
+
+def _staged_entries(pm: pluggy.PluginManager) -> dict[str, list[Entry]]:
+    """Every plugin's registrations of every kind, built-ins first, before any clash is resolved."""
+    staged: dict[str, list[Entry]] = {}
     for kind, hookname in KINDS.items():
         caller = getattr(pm.hook, hookname)
         # Call each implementation on its own (built-ins first) so that one raising plugin is
         # reported and skipped instead of taking every other plugin down with it.
         impls = sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name not in BUILTIN_PLUGINS)
         for impl in impls:
-            plugin_name = impl.plugin_name
-            staged: list[Entry] = []
+            mine: list[Entry] = []
 
-            def register(name: str, obj: Any, description: str = "", _staged=staged, _p=plugin_name, _k=kind):
+            def register(name: str, obj: Any, description: str = "", _mine=mine, _p=impl.plugin_name, _k=kind):
                 if not isinstance(name, str) or not name.strip():
                     raise PluginError(f"plugin {_p} registered a {_k} with an empty name")
-                _staged.append(Entry(_k, name.strip(), obj, _p, description))
+                _mine.append(Entry(_k, name.strip(), obj, _p, description))
 
             try:
                 impl.function(register=register)
             except Exception as exc:
-                info = _state.infos.setdefault(plugin_name, PluginInfo(plugin_name, builtin=False))
-                info.error = f"{hookname} raised {type(exc).__name__}: {exc}"
-                log.warning("dtsdk plugin %s skipped: %s", plugin_name, info.error)
+                _skip_plugin(impl.plugin_name, f"{hookname} raised {type(exc).__name__}: {exc}")
                 continue
-            for entry in staged:
-                key = entry.name.lower()
-                if key in registries[kind]:
-                    other = registries[kind][key]
-                    raise PluginError(
-                        f"{kind} name clash: '{entry.name}' is registered by both plugin "
-                        f"'{other.plugin}' and plugin '{entry.plugin}'; uninstall one or set DTSDK_LOAD_PLUGINS"
-                    )
-                registries[kind][key] = entry
-                info = _state.infos.setdefault(plugin_name, PluginInfo(plugin_name, builtin=False))
-                info.registers.setdefault(kind, []).append(entry.name)
+            staged.setdefault(impl.plugin_name, []).extend(mine)
+    # Built-ins first, whatever kind a plugin registered first, so that a clash never disables one.
+    order = sorted(staged, key=lambda name: name not in BUILTIN_PLUGINS)
+    return {name: staged[name] for name in order}
+
+
+def _clash(entries: list[Entry], registries: dict[str, dict[str, Entry]]) -> str | None:
+    """Why ``entries`` (one plugin's) cannot join ``registries``, or None."""
+    own: set[tuple[str, str]] = set()
+    for entry in entries:
+        key = (entry.kind, entry.name.lower())
+        label = entry.kind.replace("_", " ")
+        if key in own:
+            return f"it registers {label} '{entry.name}' twice"
+        own.add(key)
+        other = registries[entry.kind].get(entry.name.lower())
+        if other is not None:
+            whose = "built-in plugin" if other.plugin in BUILTIN_PLUGINS else "plugin"
+            return (f"its {label} '{entry.name}' clashes with the one from {whose} '{other.plugin}'; "
+                    "rename it, uninstall one of the two, or choose with DTSDK_LOAD_PLUGINS")
+    return None
+
+
+def _warn_shared_extensions(exporters: dict[str, Entry]) -> None:
+    claimed: dict[str, Entry] = {}
+    for entry in exporters.values():
+        for ext in getattr(entry.obj, "extensions", ()) or ():
+            first = claimed.setdefault(ext, entry)
+            if first is not entry:
+                log.warning("dtsdk: extension '%s' is claimed by exporter '%s' (plugin %s) and exporter '%s' "
+                            "(plugin %s); files ending in %s use '%s', pass format='%s' for the other",
+                            ext, first.name, first.plugin, entry.name, entry.plugin, ext, first.name, entry.name)
+
+
+def _collect() -> dict[str, dict[str, Entry]]:
+    pm = get_plugin_manager()
+    registries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+    for info in _state.infos.values():
+        info.registers = {k: v for k, v in info.registers.items() if k not in KINDS}
+        info.build_errors = []
+        if info.disabled:
+            info.disabled, info.error = False, None  # decided again below
+    for plugin_name, entries in _staged_entries(pm).items():
+        # A clash disables the whole plugin: half a plugin (its rig without its exporter) would fail
+        # later in a way that is harder to trace than one warning now. Built-ins come first, so they win.
+        why = _clash(entries, registries)
+        if why is not None:
+            if plugin_name in BUILTIN_PLUGINS:
+                raise PluginError(f"built-in plugin {plugin_name}: {why}")  # a bug in dtsdk itself
+            info = _info(plugin_name)
+            info.error, info.disabled = f"disabled: {why}", True
+            log.warning("dtsdk plugin %s disabled: %s", plugin_name, why)
+            continue
+        for entry in entries:
+            registries[entry.kind][entry.name.lower()] = entry
+            _info(plugin_name).registers.setdefault(entry.kind, []).append(entry.name)
+    _warn_shared_extensions(registries["exporter"])
     return registries
 
 
@@ -234,11 +288,42 @@ def plugin_infos() -> list[PluginInfo]:
         return sorted(_state.infos.values(), key=lambda i: (not i.builtin, i.name))
 
 
+def check_builds() -> list[PluginInfo]:
+    """``dtsdk plugins --check``: build every registered rig (lazy builders run now, not on first use)
+    and check each registered object's type; failures land in their plugin's ``build_errors``."""
+    from dtsdk.capture.base import CaptureReader
+    from dtsdk.io.base import Exporter
+    from dtsdk.rigs import get_rig
+
+    expected = {"exporter": Exporter, "capture_reader": CaptureReader}
+    plugin_infos()
+    for kind in KINDS:
+        for entry in list(registry(kind).values()):
+            problem = None
+            if kind == "rig":
+                try:
+                    get_rig(entry.name)
+                except Exception as exc:
+                    problem = str(exc)
+            elif kind in expected and not isinstance(entry.obj, expected[kind]):
+                problem = (f"{kind.replace('_', ' ')} '{entry.name}' is a {type(entry.obj).__name__}, "
+                           f"not a {expected[kind].__module__}.{expected[kind].__name__}")
+            elif kind not in expected and not callable(entry.obj):
+                problem = f"{kind.replace('_', ' ')} '{entry.name}' is not callable"
+            if problem:
+                _info(entry.plugin).build_errors.append(problem)
+                log.warning("dtsdk plugin %s: %s", entry.plugin, problem)
+    return plugin_infos()
+
+
 def call_command_hooks(subparsers: Any) -> None:
     """Let every plugin add CLI subcommands; one that raises is reported and skipped."""
     pm = get_plugin_manager()
     impls = sorted(pm.hook.register_commands.get_hookimpls(), key=lambda i: i.plugin_name not in BUILTIN_PLUGINS)
     for impl in impls:
+        known = _state.infos.get(impl.plugin_name)
+        if known is not None and known.disabled:
+            continue  # disabled for a name clash (known only when the registries were built first)
         before = set(subparsers.choices)
         try:
             impl.function(subparsers=subparsers)

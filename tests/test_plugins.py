@@ -83,16 +83,126 @@ def test_plugin_whose_hook_raises_is_reported_and_skipped(site, fresh_plugins):
     assert "register_rigs raised RuntimeError: mesh file missing" in info.error
 
 
-def test_name_clash_names_both_plugins(fresh_plugins):
-    class Clasher:
+class SamplerClasher:
+    """Registers the built-in's sampler name, and a rig of its own that must go with it."""
+
+    @dtsdk.hookimpl
+    def register_samplers(self, register):
+        register("DDIM", lambda *a, **k: None)
+
+    @dtsdk.hookimpl
+    def register_rigs(self, register):
+        register("clasher-rig", lambda: dtsdk.get_rig("arkit52"))
+
+
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_clash_with_a_builtin_disables_the_plugin_with_one_line_naming_both(fresh_plugins, caplog, capsys):
+    from dtsdk.cli import main
+
+    with temporary_plugin(SamplerClasher(), name="clasher"):
+        assert registry("sampler")["ddim"].plugin == "dtsdk.samplers.builtin"  # the built-in keeps its name
+        assert "clasher-rig" not in registry("rig")  # the whole plugin is off, not half of it
+        [warning] = [w for w in _warnings(caplog) if "clasher" in w]
+        assert "\n" not in warning and "'DDIM'" in warning and "'dtsdk.samplers.builtin'" in warning, warning
+        info = {i.name: i for i in plugin_infos()}["clasher"]
+        assert info.disabled and info.error.startswith("disabled: its sampler 'DDIM' clashes"), info.error
+        assert info.registers == {}
+        assert main(["plugins", "--json"]) == 0  # every other command keeps working
+        listing = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+        assert listing["clasher"]["status"].startswith("disabled:")
+    assert {i.name: i for i in plugin_infos()}.get("clasher") is None
+
+
+def test_clash_between_two_plugins_disables_the_later_one(fresh_plugins, caplog):
+    class First:
         @dtsdk.hookimpl
         def register_samplers(self, register):
-            register("DDIM", lambda *a, **k: None)
+            register("shared", lambda *a, **k: "first")
 
-    with temporary_plugin(Clasher(), name="clasher"):
-        with pytest.raises(PluginError, match=r"'dtsdk.samplers.builtin' and plugin 'clasher'"):
-            registry("sampler")
-    assert "ddim" in registry("sampler")  # unregistering restores a working registry
+    class Second:
+        @dtsdk.hookimpl
+        def register_samplers(self, register):
+            register("Shared", lambda *a, **k: "second")
+
+    with temporary_plugin(First(), name="first"), temporary_plugin(Second(), name="second"):
+        assert lookup("sampler", "shared").plugin == "first"
+        [warning] = [w for w in _warnings(caplog) if "second" in w]
+        assert "plugin second disabled" in warning and "plugin 'first'" in warning, warning
+
+
+def test_plugin_registering_a_name_twice_is_disabled(fresh_plugins):
+    class Twice:
+        @dtsdk.hookimpl
+        def register_samplers(self, register):
+            register("twice", lambda *a, **k: None)
+            register("TWICE", lambda *a, **k: None)
+
+    with temporary_plugin(Twice(), name="twice"):
+        assert "twice" not in registry("sampler")
+        assert "registers sampler 'TWICE' twice" in {i.name: i for i in plugin_infos()}["twice"].error
+
+
+def test_extension_claimed_by_two_exporters_warns_and_the_first_keeps_it(fresh_plugins, caplog):
+    from dtsdk.io import Exporter, get_exporter
+
+    class OtherCsv(Exporter):
+        name = "other-csv"
+        extensions = (".csv",)
+
+    class Plugin:
+        @dtsdk.hookimpl
+        def register_exporters(self, register):
+            register("other-csv", OtherCsv())
+
+    with temporary_plugin(Plugin(), name="othercsv"):
+        assert "other-csv" in registry("exporter")  # not a name clash: the plugin stays on
+        [warning] = [w for w in _warnings(caplog) if "'.csv'" in w]
+        assert "'llf-csv'" in warning and "'other-csv'" in warning and "othercsv" in warning, warning
+        assert get_exporter(path="take.csv").name == "llf-csv"
+        assert get_exporter("other-csv").name == "other-csv"
+
+
+class LazyRigs:
+    @dtsdk.hookimpl
+    def register_rigs(self, register):
+        register("broken-rig", self.build_broken)
+        register("not-a-rig", lambda: "a string")
+
+    @staticmethod
+    def build_broken():
+        raise ValueError("mesh.obj not found")
+
+
+def test_errors_from_a_lazy_rig_builder_name_the_plugin_and_the_rig(fresh_plugins):
+    from dtsdk.errors import RigError
+
+    with temporary_plugin(LazyRigs(), name="lazyrigs"):
+        with pytest.raises(RigError, match=r"plugin 'lazyrigs' failed to build rig 'broken-rig': "
+                                           r"ValueError: mesh.obj not found"):
+            dtsdk.get_rig("broken-rig")
+        with pytest.raises(RigError, match=r"plugin 'lazyrigs' registered rig 'not-a-rig' that is not a"):
+            dtsdk.get_rig("not-a-rig")
+
+
+def test_plugins_check_shows_a_rig_that_fails_to_build_as_failed(fresh_plugins, capsys):
+    from dtsdk.cli import main
+
+    with temporary_plugin(LazyRigs(), name="lazyrigs"):
+        assert main(["plugins", "--json"]) == 0
+        listing = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+        assert listing["lazyrigs"]["status"] == "ok"  # nothing is built without --check
+        assert main(["plugins", "--check", "--json"]) == 0
+        listing = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+        status = listing["lazyrigs"]["status"]
+        assert status.startswith("failed: ") and "rig 'broken-rig'" in status and "mesh.obj not found" in status
+        assert "rig 'not-a-rig'" in status
+        assert listing["dtsdk.rigs.builtin"]["status"] == "built-in"  # the built-ins build fine
+        assert main(["plugins", "--check"]) == 0
+        table = capsys.readouterr().out
+        assert "failed" in table and "lazyrigs" in table
 
 
 def test_disable_autoload_switch(site, fresh_plugins, monkeypatch):

@@ -1,4 +1,4 @@
-"""``dtsdk plugins``: what is installed and what each plugin registers."""
+"""``dtsdk plugins``: what is installed and what each plugin registers (``--check``: build it all)."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,24 +6,37 @@ import dataclasses
 
 def add(subparsers) -> None:
     p = subparsers.add_parser("plugins", help="list installed plugins and what they register")
+    p.add_argument("--check", action="store_true",
+                   help="also build every rig now (plugins build theirs on first use) and show the ones that fail")
     p.set_defaults(func=run)
 
 
-def run(args):
-    from dtsdk.plugins import plugin_infos
+def status(info) -> str:
+    """One word or line for the status column: the load error, the failed builds, or ok."""
+    if info.error:
+        return info.error
+    if info.build_errors:
+        return "failed: " + "; ".join(info.build_errors)
+    return "built-in" if info.builtin else "ok"
 
-    infos = plugin_infos()
+
+def run(args):
+    from dtsdk.plugins import check_builds, plugin_infos
+
+    infos = check_builds() if getattr(args, "check", False) else plugin_infos()
     if args.json:
-        return {"plugins": [dataclasses.asdict(i) for i in infos]}
-    from rich.table import Table
+        return {"plugins": [{**dataclasses.asdict(i), "status": status(i)} for i in infos]}
     from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
 
     table = Table(title="dtsdk plugins")
     for col in ("plugin", "version", "distribution", "registers", "status"):
         table.add_column(col)
     for info in infos:
         regs = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in info.registers.items())
-        status = f"[red]{info.error}[/red]" if info.error else ("built-in" if info.builtin else "ok")
-        table.add_row(info.name, info.version or "-", info.distribution or "-", regs or "-", status)
+        text = escape(status(info))
+        text = f"[red]{text}[/red]" if info.error or info.build_errors else text
+        table.add_row(info.name, info.version or "-", info.distribution or "-", regs or "-", text)
     Console().print(table)
     return None

@@ -23,7 +23,11 @@ def get_rig(rig: "str | Rig") -> Rig:
     key = (id(entry.obj), entry.name.lower())
     with _lock:
         if key not in _cache:
-            built = entry.obj() if callable(entry.obj) and not isinstance(entry.obj, Rig) else entry.obj
+            try:
+                built = entry.obj() if callable(entry.obj) and not isinstance(entry.obj, Rig) else entry.obj
+            except Exception as exc:  # a plugin's lazy builder: say whose, so the user knows what to fix
+                raise RigError(f"plugin '{entry.plugin}' failed to build rig '{entry.name}': "
+                               f"{type(exc).__name__}: {exc}") from exc
             if not isinstance(built, Rig):
                 raise RigError(f"plugin '{entry.plugin}' registered rig '{entry.name}' that is not a dtsdk.rigs.Rig")
             _cache[key] = built
