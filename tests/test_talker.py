@@ -193,6 +193,23 @@ def test_cli_writes_glb_csv_npz_gif_and_json(checkpoint, speech, tmp_path, capsy
                                Talker(checkpoint).animate(wav, seed=0, identity="auto").weights, atol=1e-6)
 
 
+def test_cli_reports_the_identity_it_chose(checkpoint, speech, tmp_path, capsys):
+    """--identity goes through the one resolver: an index typed as digits, and auto with its confidence."""
+    _, wav_bytes = speech
+    wav = tmp_path / "speech.wav"
+    wav.write_bytes(wav_bytes)
+    base = ["animate", str(wav), "--model", str(checkpoint), "--steps", "1", "--device", "cpu", "--json"]
+    assert main([*base, "--identity", "1", "-o", str(tmp_path / "i.npz")]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert (summary["identity"], summary["identity_source"]) == ("b", "library") and "identity: b (library)" in captured.err
+    assert main([*base, "--identity", "auto", "-o", str(tmp_path / "a.npz")]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["identity_source"] == "auto" and 0 < summary["identity_confidence"] <= 1
+    assert f"(auto, confidence {summary['identity_confidence']:.2f})" in captured.err
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--identity", "zed"], "unknown identity 'zed'"),
     (["-o", "out.xyz"], "dtsdk animate cannot write '.xyz' files"),

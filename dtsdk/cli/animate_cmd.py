@@ -27,7 +27,8 @@ def add(subparsers) -> None:
                    help="an animation file (out.glb, out.csv, out.npz, ...; any exporter's extension) or a preview "
                         "(out.mp4, out.gif); repeat for several outputs")
     p.add_argument("--model", help="checkpoint directory or Hub repo id (default: the packaged default model)")
-    p.add_argument("--identity", help="a training speaker's name, or 'auto' to match the voice (default: generic)")
+    p.add_argument("--identity", help="a talking identity of the model: a name or an index, or 'auto' to match the "
+                                      "voice (default: generic motion)")
     p.add_argument("--rig", help="retarget the animation files to this rig (previews render on it if it has a mesh)")
     sampler, steps = _packaged_sampling()
     p.add_argument("--sampler", help=f"sampler name (default: the model's own; the packaged model's: {sampler})")
@@ -43,6 +44,7 @@ def add(subparsers) -> None:
 def run(args):
     from dtsdk.audio import audio_info
     from dtsdk.errors import DtsdkError
+    from dtsdk.identities import describe_identity
     from dtsdk.inference import Talker
     from dtsdk.rigs import get_rig
 
@@ -53,8 +55,7 @@ def run(args):
         audio_info(args.audio)  # the header only: a missing file, a pipe or a non-audio file fails here
     for out in args.output:
         check_output(out)
-    if args.rig:
-        get_rig(args.rig)
+    rig = get_rig(args.rig) if args.rig else None  # looked up once, passed to every output
     if args.say is not None:
         args.audio = speak(args.say, args.voice, Path(args.output[0]).with_suffix(".wav"))
 
@@ -67,11 +68,13 @@ def run(args):
                          f"({talker.config.motion_dim} values a frame) is neither ARKit-52 nor a registered mesh rig, "
                          "so it cannot be previewed; write .npz or .npy, or register its rig with a plugin")
     anim = talker.animate(args.audio, seed=args.seed)
+    identity = describe_identity(anim.meta["identity"], anim.meta["identity_source"], anim.meta["identity_confidence"])
     log.info("animated %s: %d frames at %g fps in %.1f s (identity: %s)", args.audio, anim.num_frames, anim.fps,
-             time.perf_counter() - started, anim.meta["identity"] or "generic")
-    outputs = [_write(anim, out, args) for out in args.output]
+             time.perf_counter() - started, identity)
+    outputs = [_write(anim, out, rig, args) for out in args.output]
     return {"audio": args.audio, "frames": anim.num_frames, "fps": anim.fps, "duration_s": round(anim.duration_s, 3),
-            "identity": anim.meta["identity"], "identity_confidence": anim.meta["identity_confidence"],
+            "identity": anim.meta["identity"], "identity_source": anim.meta["identity_source"],
+            "identity_confidence": anim.meta["identity_confidence"],
             "seed": anim.meta["seed"], "outputs": outputs, "seconds": round(time.perf_counter() - started, 3)}
 
 
@@ -175,14 +178,16 @@ def _renderable(config) -> bool:
         return False
 
 
-def _write(anim, out: str, args) -> str:
+def _write(anim, out: str, rig, args) -> str:
+    """Write one output; ``rig`` is the --rig Rig (or None): files are retargeted to it, previews
+    render on it when it has a mesh."""
     from dtsdk.renderer import render_animation
-    from dtsdk.rigs import DEFAULT_MESH_RIG, get_rig
+    from dtsdk.rigs import DEFAULT_MESH_RIG
 
     if Path(out).suffix.lower() in PREVIEW_SUFFIXES:
-        rig = args.rig if args.rig and get_rig(args.rig).has_mesh else DEFAULT_MESH_RIG
-        render_animation(anim, out, rig=rig, audio=args.audio, size=args.size)
+        render_animation(anim, out, rig=rig if rig is not None and rig.has_mesh else DEFAULT_MESH_RIG,
+                         audio=args.audio, size=args.size)
     else:
-        (anim.to_rig(args.rig) if args.rig else anim).save(out)
+        (anim.to_rig(rig) if rig is not None else anim).save(out)
     log.info("wrote %s", out)
     return out

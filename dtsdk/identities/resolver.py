@@ -44,12 +44,16 @@ class ResolvedIdentity:
         return self.index is None and self.embedding is None
 
     def describe(self) -> str:
-        """One line for logs: ``t03 (auto, confidence 0.48)``, ``t03`` or ``generic``."""
-        if self.is_generic:
-            return "generic (null identity)"
-        if self.confidence is None:
-            return self.name
-        return f"{self.name} ({self.source}, confidence {self.confidence:.2f})"
+        return describe_identity(self.name, self.source, self.confidence)
+
+
+def describe_identity(name: str | None, source: str, confidence: float | None = None) -> str:
+    """One line for logs: ``t03 (auto, confidence 0.48)``, ``t03 (library)`` or ``generic (null identity)``."""
+    if name is None:
+        return "generic (null identity)"
+    if confidence is None:
+        return f"{name} ({source})"
+    return f"{name} ({source}, confidence {confidence:.2f})"
 
 
 GENERIC = ResolvedIdentity(None)

@@ -98,7 +98,7 @@ class Talker:
         ``identity`` overrides the Talker's default for this call. ``seed`` makes the output
         reproducible. ``rig`` (a name or a Rig) retargets the result (e.g. ``"dtface"``). The frame count is
         ``round(duration_s * fps)``. ``meta`` records identity (the matched one for ``"auto"``, with
-        ``identity_confidence``), seed, sampler, steps and the number of windows.
+        ``identity_confidence``), ``identity_source`` (library, auto, generic), seed, sampler, steps and the number of windows.
         """
         identity = self.identity if identity is ... else check_identity(self.model, identity)
         if num_samples < 1:
@@ -116,7 +116,8 @@ class Talker:
             # ARKit coefficients are 0..1 by definition; sampled motion overshoots by a few hundredths
             # (resting channels dip below 0, a blink peaks above 1), which a rig shows as inverted shapes.
             motion = np.clip(motion, 0.0, 1.0)
-        meta = {"identity": chosen.name, "identity_confidence": chosen.confidence, "seed": seed, "sampler": self.sampler, "steps": self.steps,
+        meta = {"identity": chosen.name, "identity_source": chosen.source, "identity_confidence": chosen.confidence,
+                "seed": seed, "sampler": self.sampler, "steps": self.steps,
                 "guidance": self.guidance,
                 "model": self.model_name, "windows": len(plan_windows(num_frames, self.window_frames,
                                                                       self.overlap_frames))}
