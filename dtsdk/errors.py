@@ -32,6 +32,10 @@ class PluginError(DtsdkError):
     """A plugin clash, or a name no plugin registers."""
 
 
+class ConfigError(DtsdkError, ValueError):
+    """A recipe or config with an unknown setting or a bad value (also a ValueError, as it always was)."""
+
+
 class MissingExtraError(DtsdkError):
     """An optional dependency is not installed; the message names the pip extra."""
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 
 from dtsdk.errors import DtsdkError
+from dtsdk.utils.config import dataclass_from_dict
 
 
 @dataclass
@@ -36,11 +37,7 @@ class CorpusRecipe:
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "<recipe>") -> "CorpusRecipe":
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            raise DtsdkError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
-        recipe = cls(**raw)
+        recipe = dataclass_from_dict(cls, raw, where)
         recipe.validate(where)
         return recipe
 

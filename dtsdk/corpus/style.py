@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dtsdk.rigs.arkit import ARKIT52, arkit_index
+from dtsdk.utils.config import reject_unknown_keys
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,7 @@ class SpeakerStyle:
     @classmethod
     def from_dict(cls, data: dict) -> "SpeakerStyle":
         """The inverse of :meth:`to_dict`; unknown keys are an error, missing ones take the default."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ValueError(f"unknown speaker style parameters {sorted(unknown)}; known: {sorted(names)}")
+        reject_unknown_keys(data, [f.name for f in dataclasses.fields(cls)], "speaker style")
         return cls(**{k: float(v) for k, v in data.items()})
 
 

@@ -12,8 +12,8 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 
-
 from dtsdk.errors import DtsdkError
+from dtsdk.utils.config import dataclass_from_dict
 
 
 @dataclass
@@ -44,11 +44,7 @@ class TrainRecipe:
 
     @classmethod
     def from_dict(cls, raw: dict, where: str = "<recipe>") -> "TrainRecipe":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise DtsdkError(f"{where}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        recipe = cls(**raw)
+        recipe = dataclass_from_dict(cls, raw, where)
         recipe.validate(where)
         return recipe
 
