@@ -8,8 +8,9 @@ the specs below. It is found through the ``dtsdk`` entry-point group::
 
 Registrar hooks receive a ``register`` callback and call it once per thing they provide:
 ``register(name, obj, description="")``. Names are case-insensitive and must be unique across
-plugins; a clash is an error naming both plugins. dtsdk's own built-ins are registered through
-these same hooks, before any third-party plugin.
+plugins; a plugin whose name clashes with a built-in's or an earlier plugin's is disabled, with a
+warning naming both. dtsdk's own built-ins are registered through these same hooks, before any
+third-party plugin.
 """
 from __future__ import annotations
 

@@ -196,3 +196,29 @@ def test_wrong_rigs_still_build_and_decode(wrong_rigs, wrong):
     rig.validate()
     verts = rig.decode(np.full((2, rig.motion_dim), 0.5, np.float32))
     assert np.isfinite(verts).all(), f"the {wrong} rig does not decode to finite vertices"
+
+
+# ---- the exporter walked through in docs/plugins.md passes the contract -----------------------------
+def _documented_plugin(header: str):
+    """The code block of docs/plugins.md that starts with ``header``, run as a module."""
+    import types
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    [code] = [b for b in blocks if b.startswith(header)]
+    module = types.ModuleType(header.strip("# \n").replace("/", "_"))
+    exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)
+    return module
+
+
+class TestDocumentedExporter(ExporterContract):
+    exporter_name = "my-tsv"
+    atol = 1e-6
+
+    @pytest.fixture(autouse=True)
+    def _registered(self, fresh_plugins):
+        from dtsdk.testing import temporary_plugin
+
+        with temporary_plugin(_documented_plugin("# my_tsv/__init__.py\n"), name="my_tsv"):
+            yield
