@@ -67,7 +67,7 @@ class PluginInfo:
     distribution: str | None = None
     error: str | None = None  # why the plugin is not (or not fully) in use: failed to load, a hook raised, a clash
     registers: dict[str, list[str]] = field(default_factory=dict)
-    build_errors: list[str] = field(default_factory=list)  # lazily built rigs that failed (``check_builds``)
+    build_errors: list[str] = field(default_factory=list)  # lazily built rigs that failed (``dtsdk.plugin_checks``)
     disabled: bool = False  # True after a name clash: nothing it registers is used
 
 
@@ -288,32 +288,11 @@ def plugin_infos() -> list[PluginInfo]:
         return sorted(_state.infos.values(), key=lambda i: (not i.builtin, i.name))
 
 
-def check_builds() -> list[PluginInfo]:
-    """``dtsdk plugins --check``: build every registered rig (lazy builders run now, not on first use)
-    and check each registered object's type; failures land in their plugin's ``build_errors``."""
-    from dtsdk.capture.base import CaptureReader
-    from dtsdk.io.base import Exporter
-    from dtsdk.rigs import get_rig
-
-    expected = {"exporter": Exporter, "capture_reader": CaptureReader}
-    plugin_infos()
-    for kind in KINDS:
-        for entry in list(registry(kind).values()):
-            problem = None
-            if kind == "rig":
-                try:
-                    get_rig(entry.name)
-                except Exception as exc:
-                    problem = str(exc)
-            elif kind in expected and not isinstance(entry.obj, expected[kind]):
-                problem = (f"{kind.replace('_', ' ')} '{entry.name}' is a {type(entry.obj).__name__}, "
-                           f"not a {expected[kind].__module__}.{expected[kind].__name__}")
-            elif kind not in expected and not callable(entry.obj):
-                problem = f"{kind.replace('_', ' ')} '{entry.name}' is not callable"
-            if problem:
-                _info(entry.plugin).build_errors.append(problem)
-                log.warning("dtsdk plugin %s: %s", entry.plugin, problem)
-    return plugin_infos()
+def record_build_error(plugin_name: str, problem: str) -> None:
+    """Note that something ``plugin_name`` registered fails to build or has the wrong type (``dtsdk plugins --check``)."""
+    with _state.lock:
+        _info(plugin_name).build_errors.append(problem)
+    log.warning("dtsdk plugin %s: %s", plugin_name, problem)
 
 
 def call_command_hooks(subparsers: Any) -> None:

@@ -21,7 +21,8 @@ def status(info) -> str:
 
 
 def run(args):
-    from dtsdk.plugins import check_builds, plugin_infos
+    from dtsdk.plugin_checks import check_builds
+    from dtsdk.plugins import plugin_infos
 
     infos = check_builds() if getattr(args, "check", False) else plugin_infos()
     if args.json:
