@@ -1,4 +1,5 @@
 """Training data: aligned audio and motion windows from the corpus or from capture readers."""
 from dtsdk.data.dataset import Clip, TalkingFaceDataset
+from dtsdk.data.sources import TrainingData, training_data
 
-__all__ = ["Clip", "TalkingFaceDataset"]
+__all__ = ["Clip", "TalkingFaceDataset", "TrainingData", "training_data"]

@@ -8,24 +8,28 @@ continue exactly where an uninterrupted run would be.
 from __future__ import annotations
 
 import collections
-import contextlib
 import hashlib
 import json
 import logging
 import math
 import random
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from dtsdk.data.dataset import TalkingFaceDataset
+from dtsdk.data.sources import training_data
 from dtsdk.errors import DtsdkError
+from dtsdk.model.diffusion_talker import DiffusionTalker
 from dtsdk.train.distributed import World, barrier, close_world, gather_strings, init_world, mean_across
 from dtsdk.train.recipe import TrainRecipe
 from dtsdk.train.state import load_checkpoint, save_checkpoint
+from dtsdk.utils.device import autocast, autocast_dtype, resolve_device
 
 log = logging.getLogger("dtsdk.train")
 
@@ -39,51 +43,6 @@ class _LossModule(nn.Module):
 
     def forward(self, batch: dict, generator: torch.Generator) -> dict:
         return self.model.training_loss(batch, generator)
-
-
-def resolve_device(name: str, world: World) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and world.distributed:
-        name = f"cuda:{world.local_rank}"  # torchrun: one GPU per process
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DtsdkError(f"device '{name}' asked for, but torch sees no CUDA device; use device: cpu or auto")
-    return torch.device(name)
-
-
-def training_speakers(manifest: dict) -> list[str]:
-    return sorted(s["speaker"] for s in manifest["speakers"] if s["role"] == "train")
-
-
-def training_data(recipe: TrainRecipe):
-    """The training ``TalkingFaceDataset`` and the model config the data decides.
-
-    A dtsdk corpus (``manifest.yaml``) gives its train split in ARKit-52; a capture folder gives
-    every clip its reader finds, in the reader's motion space (ARKit-52 for Live Link Face, vertex
-    offsets in mm for VOCASET/BIWI), with the speakers the reader names.
-    """
-    from dtsdk.corpus.manifest import read_manifest
-    from dtsdk.data.dataset import TalkingFaceDataset
-
-    if (Path(recipe.corpus) / "manifest.yaml").is_file() or not Path(recipe.corpus).exists():
-        manifest = read_manifest(recipe.corpus)  # a missing folder fails here, naming it
-        speakers = training_speakers(manifest)
-        data = TalkingFaceDataset.from_corpus(recipe.corpus, "train", window_s=recipe.window_s, seed=recipe.seed,
-                                              speakers=speakers)
-        return data, recipe.model_config(speakers, manifest["fps"])
-    reader = recipe.reader
-    if not reader:
-        from dtsdk.capture import find_capture_reader
-
-        try:
-            reader = find_capture_reader(recipe.corpus)
-        except DtsdkError as exc:
-            raise DtsdkError(f"{exc}; nor is it a dtsdk corpus (no manifest.yaml)") from None
-    data = TalkingFaceDataset.from_captures(recipe.corpus, reader=reader, window_s=recipe.window_s, seed=recipe.seed)
-    if len(data) == 0:
-        raise DtsdkError(f"{recipe.corpus}: the capture reader found no clips to train on")
-    first = data.clips[0].load()[1]  # an Animation: its width and rig are the model's motion space
-    return data, recipe.model_config(data.speakers, data.fps, motion_dim=first.weights.shape[1], rig=first.rig)
 
 
 def motion_stats(dataset) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,15 +67,6 @@ def make_optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimiz
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
     return torch.optim.AdamW([{"params": decay, "weight_decay": recipe.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}], lr=recipe.lr)
-
-
-def autocast_for(device: torch.device):
-    """bf16 (or fp16 where bf16 is missing) autocast on CUDA; full precision on CPU."""
-    if device.type != "cuda":
-        return contextlib.nullcontext, None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-    return (lambda: torch.autocast("cuda", dtype=dtype)), scaler
 
 
 def weights_digest(model: nn.Module) -> str:
@@ -147,8 +97,6 @@ def _to(batch: dict, device) -> dict:
 @torch.no_grad()
 def heldout_loss(model, corpus, recipe: TrainRecipe, device, split: str = "test") -> float | None:
     """Mean training loss on the first window of every clip of ``split`` with fixed noise (a stub for eval)."""
-    from dtsdk.data.dataset import TalkingFaceDataset
-
     try:
         data = TalkingFaceDataset.from_corpus(corpus, split, window_s=recipe.window_s, random_crop=False,
                                               speakers=model.config.identities)
@@ -166,6 +114,34 @@ def heldout_loss(model, corpus, recipe: TrainRecipe, device, split: str = "test"
     return total / count
 
 
+# ---- one run: set-up, steps, checkpoints, summary ---------------------------------------------------
+@dataclass
+class _Run:
+    """What one training run holds between its set-up, its steps and its summary."""
+
+    recipe: TrainRecipe
+    out: Path
+    world: World
+    device: torch.device
+    data: TalkingFaceDataset
+    model: DiffusionTalker
+    sampler: torch.utils.data.DistributedSampler
+    loader: torch.utils.data.DataLoader
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    engine: nn.Module  # the model's loss, wrapped in DDP when distributed
+    scaler: torch.amp.GradScaler | None  # fp16 autocast only
+    generator: torch.Generator
+    step: int  # optimizer steps done, counting those before a resume
+    metrics: IO[str] | None = None  # OUT/metrics.jsonl, open on rank 0
+    last: dict = field(default_factory=dict)  # the losses last logged
+
+    @property
+    def extra(self) -> dict:
+        """What every checkpoint's trainer state records besides the step."""
+        return {"recipe": self.recipe.to_dict(), "world_size": self.world.size}
+
+
 def train(recipe: TrainRecipe, output: str | None = None, resume: str | None = None,
           progress: Callable[[int, dict], None] | None = None) -> dict:
     """Train a DiffusionTalker as ``recipe`` says; returns a summary dict.
@@ -175,117 +151,168 @@ def train(recipe: TrainRecipe, output: str | None = None, resume: str | None = N
     ``progress(step, losses)`` is called on rank 0 after every step (the CLI draws a bar with it).
     Under `torchrun` only rank 0 writes; all ranks return the summary.
     """
-    from dtsdk.model.diffusion_talker import DiffusionTalker
-
-    out = Path(output or recipe.output)
-    wants_cuda = recipe.device.startswith("cuda") or (recipe.device == "auto" and torch.cuda.is_available())
-    device_type = "cuda" if wants_cuda else "cpu"
-    world = init_world(device_type)
+    device = resolve_device(recipe.device)
+    world = init_world(device.type)
     try:
-        device = resolve_device(recipe.device, world)
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        random.seed(recipe.seed)
-        np.random.seed(recipe.seed)
-        torch.manual_seed(recipe.seed)  # identical initial weights on every rank (DDP also broadcasts them)
-
-        data, config = training_data(recipe)
-        model = DiffusionTalker(config)
-        model.set_motion_stats(*motion_stats(data))
-        model.to(device).train()
-
-        sampler = torch.utils.data.DistributedSampler(data, num_replicas=world.size, rank=world.rank,
-                                                      shuffle=True, seed=recipe.seed, drop_last=True)
-        loader = torch.utils.data.DataLoader(data, batch_size=recipe.batch_size, sampler=sampler, drop_last=True,
-                                             num_workers=recipe.num_workers, pin_memory=device.type == "cuda",
-                                             persistent_workers=recipe.num_workers > 0)
-        batches_per_epoch = len(loader)
-        if batches_per_epoch == 0:
-            raise DtsdkError(f"{recipe.corpus}: {len(data)} training clips over {world.size} process(es) do not fill "
-                             f"one batch of {recipe.batch_size}; lower batch_size")
-
-        optimizer = make_optimizer(model, recipe)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(recipe.warmup_steps, recipe.steps))
-        step = 0
-        if resume:
-            step = int(load_checkpoint(Path(resume), model, optimizer, scheduler)["step"])
-            if world.is_main:
-                log.info("resumed from %s at step %d", resume, step)
-        engine = nn.parallel.DistributedDataParallel(_LossModule(model), device_ids=[device] if device.type == "cuda"
-                                                     else None) if world.distributed else _LossModule(model)
-        autocast, scaler = autocast_for(device)
-        generator = torch.Generator(device=device)
-        if world.is_main:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2) + "\n")
-        if world.is_main and resume:
-            _drop_rows_after(out / "metrics.jsonl", step)  # resuming into the same OUT: no duplicate steps
-        metrics = open(out / "metrics.jsonl", "a", encoding="utf-8") if world.is_main else None
-        extra = {"recipe": recipe.to_dict(), "world_size": world.size}
-
-        start_step, t0 = step, time.perf_counter()
-        window: dict[str, list[float]] = collections.defaultdict(list)  # every loss part the model reports
-        last: dict = {}
-        while step < recipe.steps:
-            epoch, skip = divmod(step, batches_per_epoch)
-            sampler.set_epoch(epoch)
-            data.set_epoch(epoch)  # new random crops, the same on every rank
-            for i, batch in enumerate(loader):
-                if i < skip:  # resuming mid-epoch: the same batches an uninterrupted run would see next
-                    continue
-                if step >= recipe.steps:
-                    break
-                _seed_step(recipe.seed, step, world.rank, generator)
-                with autocast():
-                    losses = engine(_to(batch, device), generator)
-                optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(losses["loss"]).backward()
-                    scaler.unscale_(optimizer)
-                else:
-                    losses["loss"].backward()
-                if recipe.grad_clip > 0:
-                    nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
-                if scaler is not None:
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    optimizer.step()
-                scheduler.step()
-                step += 1
-                for k, v in losses.items():
-                    window[k].append(float(v.detach()))
-                if step % recipe.log_every == 0 or step == recipe.steps:
-                    last = mean_across(world, {k: sum(v) / len(v) for k, v in window.items()}, device)
-                    window = collections.defaultdict(list)
-                    if world.is_main:
-                        seconds = time.perf_counter() - t0
-                        row = {"step": step, **last, "lr": scheduler.get_last_lr()[0], "seconds": round(seconds, 3)}
-                        metrics.write(json.dumps(row) + "\n")
-                        metrics.flush()
-                        log.info("step %d/%d loss %.4f (recon %.4f vel %.4f nce %.4f) lr %.2e", step, recipe.steps,
-                                 last["loss"], last["recon"], last["velocity"], last["infonce"], row["lr"])
-                if world.is_main and progress is not None:
-                    progress(step, last)
-                if recipe.checkpoint_every and step % recipe.checkpoint_every == 0 and world.is_main:
-                    save_checkpoint(out / f"checkpoint-{step}", model, optimizer, scheduler, step, extra)
-        seconds = time.perf_counter() - t0
-
-        digests = gather_strings(world, weights_digest(model))
-        if len(set(digests)) != 1:  # DDP keeps ranks in lockstep; a mismatch is a bug worth stopping on
-            raise DtsdkError(f"ranks ended with different weights: {digests}")
-        summary = {"steps": step, "steps_this_run": step - start_step, "final_loss": last.get("loss"),
-                   "seconds": round(seconds, 2), "steps_per_s": round((step - start_step) / max(seconds, 1e-9), 3),
-                   "world_size": world.size, "device": str(device), "output": str(out),
-                   "weights_sha256_per_rank": digests}
-        if world.is_main:
-            metrics.close()
-            model.save_pretrained(out / "final")
-            summary["test_loss"] = heldout_loss(model, recipe.corpus, recipe, device)
-            (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-            log.info("trained %d steps in %.1f s (%.2f steps/s); final loss %s, test loss %s -> %s/final",
-                     step, seconds, summary["steps_per_s"], summary["final_loss"], summary["test_loss"], out)
-        barrier(world)  # ranks leave together, after rank 0 wrote the final model
-        return summary
+        run = set_up(recipe, Path(output or recipe.output), resume, world, device)
+        start_step, t0 = run.step, time.perf_counter()
+        run_steps(run, progress, t0)
+        return finish(run, start_step, time.perf_counter() - t0)
     finally:
         close_world(world)
+
+
+def set_up(recipe: TrainRecipe, out: Path, resume: str | None, world: World, device: torch.device) -> _Run:
+    """Data, model, optimizer and schedule, restored from ``resume`` when given; OUT opened on rank 0."""
+    device = _rank_device(device, world)
+    random.seed(recipe.seed)
+    np.random.seed(recipe.seed)
+    torch.manual_seed(recipe.seed)  # identical initial weights on every rank (DDP also broadcasts them)
+
+    found = training_data(recipe.corpus, reader=recipe.reader, window_s=recipe.window_s, seed=recipe.seed)
+    model = DiffusionTalker(recipe.model_config(found.speakers, found.fps, **found.motion_space))
+    model.set_motion_stats(*motion_stats(found.dataset))
+    model.to(device).train()
+    sampler, loader = _loader(found.dataset, recipe, world, device)
+    optimizer = make_optimizer(model, recipe)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(recipe.warmup_steps, recipe.steps))
+    step = _resume(resume, model, optimizer, scheduler, world)
+    engine = nn.parallel.DistributedDataParallel(_LossModule(model), device_ids=[device] if device.type == "cuda"
+                                                 else None) if world.distributed else _LossModule(model)
+    scaler = torch.amp.GradScaler("cuda") if autocast_dtype(device) == torch.float16 else None
+    run = _Run(recipe, out, world, device, found.dataset, model, sampler, loader, optimizer, scheduler, engine,
+               scaler, torch.Generator(device=device), step)
+    run.metrics = _open_output(run, resumed=bool(resume))
+    return run
+
+
+def _rank_device(device: torch.device, world: World) -> torch.device:
+    """Under torchrun, plain ``cuda`` means this process's GPU (one per local rank)."""
+    if device.type == "cuda" and device.index is None and world.distributed:
+        device = torch.device("cuda", world.local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return device
+
+
+def _loader(data, recipe: TrainRecipe, world: World, device: torch.device):
+    """The per-epoch clip order (shared by every rank, a different share each) and the batches."""
+    sampler = torch.utils.data.DistributedSampler(data, num_replicas=world.size, rank=world.rank,
+                                                  shuffle=True, seed=recipe.seed, drop_last=True)
+    loader = torch.utils.data.DataLoader(data, batch_size=recipe.batch_size, sampler=sampler, drop_last=True,
+                                         num_workers=recipe.num_workers, pin_memory=device.type == "cuda",
+                                         persistent_workers=recipe.num_workers > 0)
+    if len(loader) == 0:
+        raise DtsdkError(f"{recipe.corpus}: {len(data)} training clips over {world.size} process(es) do not fill "
+                         f"one batch of {recipe.batch_size}; lower batch_size")
+    return sampler, loader
+
+
+def _resume(resume: str | None, model, optimizer, scheduler, world: World) -> int:
+    """The step to continue from: 0, or the checkpoint's after loading its weights and trainer state."""
+    if not resume:
+        return 0
+    step = int(load_checkpoint(Path(resume), model, optimizer, scheduler)["step"])
+    if world.is_main:
+        log.info("resumed from %s at step %d", resume, step)
+    return step
+
+
+def _open_output(run: _Run, resumed: bool) -> IO[str] | None:
+    """On rank 0: OUT with the recipe, and metrics.jsonl open for appending; ``None`` on other ranks."""
+    if not run.world.is_main:
+        return None
+    run.out.mkdir(parents=True, exist_ok=True)
+    (run.out / "recipe.json").write_text(json.dumps(run.recipe.to_dict(), indent=2) + "\n")
+    if resumed:
+        _drop_rows_after(run.out / "metrics.jsonl", run.step)  # resuming into the same OUT: no duplicate steps
+    return open(run.out / "metrics.jsonl", "a", encoding="utf-8")
+
+
+def run_steps(run: _Run, progress: Callable[[int, dict], None] | None, t0: float) -> None:
+    """Train until ``recipe.steps``, logging every ``log_every`` steps and checkpointing on schedule."""
+    recipe = run.recipe
+    window: dict[str, list[float]] = collections.defaultdict(list)  # every loss part the model reports
+    for batch in _remaining_batches(run):
+        losses = train_step(run, batch)
+        run.step += 1
+        for k, v in losses.items():
+            window[k].append(float(v.detach()))
+        if run.step % recipe.log_every == 0 or run.step == recipe.steps:
+            run.last = _log_losses(run, window, t0)
+            window = collections.defaultdict(list)
+        if run.world.is_main and progress is not None:
+            progress(run.step, run.last)
+        if recipe.checkpoint_every and run.step % recipe.checkpoint_every == 0 and run.world.is_main:
+            save_checkpoint(run.out / f"checkpoint-{run.step}", run.model, run.optimizer, run.scheduler, run.step,
+                            run.extra)
+
+
+def _remaining_batches(run: _Run):
+    """The batches still to train on, epoch by epoch; checks ``run.step`` as the caller advances it."""
+    while run.step < run.recipe.steps:
+        epoch, skip = divmod(run.step, len(run.loader))
+        run.sampler.set_epoch(epoch)
+        run.data.set_epoch(epoch)  # new random crops, the same on every rank
+        for i, batch in enumerate(run.loader):
+            if i < skip:  # resuming mid-epoch: the same batches an uninterrupted run would see next
+                continue
+            if run.step >= run.recipe.steps:
+                break
+            yield batch
+
+
+def train_step(run: _Run, batch: dict) -> dict[str, torch.Tensor]:
+    """One optimizer step on ``batch``, its randomness seeded from (seed, step, rank); returns the losses."""
+    _seed_step(run.recipe.seed, run.step, run.world.rank, run.generator)
+    with autocast(run.device):
+        losses = run.engine(_to(batch, run.device), run.generator)
+    run.optimizer.zero_grad(set_to_none=True)
+    if run.scaler is not None:
+        run.scaler.scale(losses["loss"]).backward()
+        run.scaler.unscale_(run.optimizer)
+    else:
+        losses["loss"].backward()
+    if run.recipe.grad_clip > 0:
+        nn.utils.clip_grad_norm_(run.model.parameters(), run.recipe.grad_clip)
+    if run.scaler is not None:
+        run.scaler.step(run.optimizer)
+        run.scaler.update()
+    else:
+        run.optimizer.step()
+    run.scheduler.step()
+    return losses
+
+
+def _log_losses(run: _Run, window: dict[str, list[float]], t0: float) -> dict:
+    """The window's mean losses over every rank; rank 0 writes them to metrics.jsonl and the log."""
+    last = mean_across(run.world, {k: sum(v) / len(v) for k, v in window.items()}, run.device)
+    if run.world.is_main:
+        row = {"step": run.step, **last, "lr": run.scheduler.get_last_lr()[0],
+               "seconds": round(time.perf_counter() - t0, 3)}
+        run.metrics.write(json.dumps(row) + "\n")
+        run.metrics.flush()
+        log.info("step %d/%d loss %.4f (recon %.4f vel %.4f nce %.4f) lr %.2e", run.step, run.recipe.steps,
+                 last["loss"], last["recon"], last["velocity"], last["infonce"], row["lr"])
+    return last
+
+
+def finish(run: _Run, start_step: int, seconds: float) -> dict:
+    """Check the ranks agree, write OUT/final and summary.json on rank 0; every rank returns the summary."""
+    digests = gather_strings(run.world, weights_digest(run.model))
+    if len(set(digests)) != 1:  # DDP keeps ranks in lockstep; a mismatch is a bug worth stopping on
+        raise DtsdkError(f"ranks ended with different weights: {digests}")
+    step = run.step
+    summary = {"steps": step, "steps_this_run": step - start_step, "final_loss": run.last.get("loss"),
+               "seconds": round(seconds, 2), "steps_per_s": round((step - start_step) / max(seconds, 1e-9), 3),
+               "world_size": run.world.size, "device": str(run.device), "output": str(run.out),
+               "weights_sha256_per_rank": digests}
+    if run.world.is_main:
+        run.metrics.close()
+        run.model.save_pretrained(run.out / "final")
+        summary["test_loss"] = heldout_loss(run.model, run.recipe.corpus, run.recipe, run.device)
+        (run.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        log.info("trained %d steps in %.1f s (%.2f steps/s); final loss %s, test loss %s -> %s/final",
+                 step, seconds, summary["steps_per_s"], summary["final_loss"], summary["test_loss"], run.out)
+    barrier(run.world)  # ranks leave together, after rank 0 wrote the final model
+    return summary
