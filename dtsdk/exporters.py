@@ -34,14 +34,16 @@ def get_exporter(format: str | None = None, path: str | os.PathLike | None = Non
 
 
 def save_animation(animation, path: str | os.PathLike, format: str | None = None, **options) -> str:
-    """Write the :class:`~dtsdk.animation.Animation` ``animation`` with the exporter chosen by ``format`` or the extension; returns the path."""
+    """Write the :class:`~dtsdk.animation.Animation` ``animation`` with the exporter chosen by ``format``
+    or the extension; returns the path."""
     exporter = get_exporter(format, path)
     exporter.write(animation, path, **options)
     return os.fspath(path)
 
 
 def load_animation(path: str | os.PathLike, format: str | None = None, **options):
-    """Read the :class:`~dtsdk.animation.Animation` at ``path`` with the exporter chosen by ``format`` or the extension."""
+    """Read the :class:`~dtsdk.animation.Animation` at ``path`` with the exporter chosen by ``format`` or
+    the extension."""
     p = Path(path)
     if not p.exists():
         raise FormatError(f"{os.fspath(path)}: no such file")

@@ -36,7 +36,8 @@ def _problem(kind: str, entry) -> str | None:
         return None
     expected = EXPECTED_TYPES.get(kind)
     if expected is not None and not isinstance(entry.obj, expected):
-        return f"{label} '{entry.name}' is a {type(entry.obj).__name__}, not a {expected.__module__}.{expected.__name__}"
+        return (f"{label} '{entry.name}' is a {type(entry.obj).__name__}, "
+                f"not a {expected.__module__}.{expected.__name__}")
     if expected is None and not callable(entry.obj):
         return f"{label} '{entry.name}' is not callable"
     return None

@@ -77,7 +77,8 @@ def package_graph() -> dict[str, dict[str, str]]:
     for module, targets in module_graph().items():
         for target, line in targets.items():
             if _unit(module) != _unit(target):
-                out.setdefault(_unit(module), {}).setdefault(_unit(target), f"{MODULES[module].relative_to(REPO)}:{line}")
+                where = f"{MODULES[module].relative_to(REPO)}:{line}"
+                out.setdefault(_unit(module), {}).setdefault(_unit(target), where)
     return out
 
 

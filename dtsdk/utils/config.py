@@ -32,5 +32,7 @@ def dataclass_from_dict(cls, data: Mapping, where: str, nested: Mapping[str, typ
     kwargs = {}
     for name, value in data.items():
         sub = nested.get(name)
-        kwargs[name] = dataclass_from_dict(sub, value, f"{where}.{name}") if sub and isinstance(value, Mapping) else value
+        if sub and isinstance(value, Mapping):
+            value = dataclass_from_dict(sub, value, f"{where}.{name}")
+        kwargs[name] = value
     return cls(**kwargs)
