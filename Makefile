@@ -36,4 +36,5 @@ demo: install
 	@echo "wrote $(OUT)/hello.mp4 (preview with audio), $(OUT)/hello.glb (glTF morph animation), $(OUT)/hello.csv (Live Link Face)"
 
 test: install-dev
+	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest -q

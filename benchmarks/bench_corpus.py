@@ -36,7 +36,8 @@ def main() -> int:
     summary = build_corpus(recipe, out, overwrite=True)
     seconds = time.perf_counter() - t0
     size = disk_mb(out)
-    rows = "\n".join(f"| {s} | {v['speakers']} | {v['clips']} | {v['minutes']:.1f} |" for s, v in summary["splits"].items())
+    rows = "\n".join(f"| {s} | {v['speakers']} | {v['clips']} | {v['minutes']:.1f} |"
+                     for s, v in summary["splits"].items())
     body = f"""## Corpus build
 
 `python benchmarks/bench_corpus.py {args.recipe}` on {machine_line()}, {time.strftime('%Y-%m-%d')}.
@@ -48,7 +49,7 @@ def main() -> int:
 | split | speakers | clips | minutes |
 |---|---|---|---|
 {rows}
-"""
+"""  # noqa: E501 (a markdown table row is one line)
     print(body)
     write_section("corpus", body)
     if not args.keep:

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 
@@ -289,7 +289,8 @@ def plugin_infos() -> list[PluginInfo]:
 
 
 def record_build_error(plugin_name: str, problem: str) -> None:
-    """Note that something ``plugin_name`` registered fails to build or has the wrong type (``dtsdk plugins --check``)."""
+    """Note that something ``plugin_name`` registered fails to build or has the wrong type
+    (``dtsdk plugins --check``)."""
     with _state.lock:
         _info(plugin_name).build_errors.append(problem)
     log.warning("dtsdk plugin %s: %s", plugin_name, problem)

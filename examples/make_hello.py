@@ -73,7 +73,8 @@ def main() -> int:
     smile = np.clip((t - 2.8) / 0.3, 0, 1) * 0.6
     w[:, ARKIT52.index("mouthSmileLeft")] += smile
     w[:, ARKIT52.index("mouthSmileRight")] += smile
-    head = np.stack([0.04 * np.sin(2 * np.pi * 0.3 * t), 0.03 * np.sin(2 * np.pi * 0.5 * t + 1), 0.02 * np.sin(2 * np.pi * 0.2 * t)], 1)
+    head = np.stack([0.04 * np.sin(2 * np.pi * 0.3 * t), 0.03 * np.sin(2 * np.pi * 0.5 * t + 1),
+                     0.02 * np.sin(2 * np.pi * 0.2 * t)], 1)
     anim = Animation(np.clip(w, 0, 1), ARKIT52, FPS, head_pose=head,
                      meta={"source": "examples/make_hello.py (hand-made placeholder)", "text": TEXT})
     anim.save(HERE / "hello.csv")

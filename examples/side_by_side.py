@@ -87,7 +87,8 @@ def main() -> int:
         cols = columns(wav, talker, regression, clip["speaker"], gt)
         titles = [title for title, _ in cols]
         frames = strip(cols)
-        write_mp4(frames, out / f"{clip['clip']}.mp4", gt.fps, audio=load_audio(wav, sr=48000)[:round(len(frames) / gt.fps * 48000)])
+        audio = load_audio(wav, sr=48000)[:round(len(frames) / gt.fps * 48000)]
+        write_mp4(frames, out / f"{clip['clip']}.mp4", gt.fps, audio=audio)
         for moment, phones in MOMENTS.items():
             hits = [(s, e) for p, s, e, _ in gt.meta["phones"] if p in phones]
             if hits:
@@ -101,7 +102,8 @@ def main() -> int:
         wav = Path(speak(args.say, args.voice, out / "say.wav"))
         cols = columns(wav, talker, regression, "auto")
         frames = strip(cols)
-        write_mp4(frames, out / "say.mp4", talker.config.fps, audio=load_audio(wav, sr=48000)[:round(len(frames) / talker.config.fps * 48000)])
+        audio = load_audio(wav, sr=48000)[:round(len(frames) / talker.config.fps * 48000)]
+        write_mp4(frames, out / "say.mp4", talker.config.fps, audio=audio)
         print(f"wrote {out / 'say.mp4'} (identity matched: {cols[1][1].meta['identity']})")
         # No phone times for this voice: the stills are three of the regression's least open jaws
         # (closures and rests, where a wrongly open mouth shows) and its most open one.

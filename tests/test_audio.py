@@ -155,7 +155,8 @@ def test_non_seekable_file_like_is_buffered():
 
 @pytest.mark.parametrize(
     "dtype, full_scale, offset",
-    [(np.float32, 1.0, 0), (np.float64, 1.0, 0), (np.int16, 2**15, 0), (np.int32, 2**31, 0), (np.int8, 2**7, 0), (np.uint8, 128, 128)],
+    [(np.float32, 1.0, 0), (np.float64, 1.0, 0), (np.int16, 2**15, 0), (np.int32, 2**31, 0), (np.int8, 2**7, 0),
+     (np.uint8, 128, 128)],
 )
 def test_array_dtypes_are_scaled_to_unit_range(dtype, full_scale, offset):
     x = tone(250, 16000, 0.05, amplitude=0.75).astype(np.float64)
@@ -181,13 +182,15 @@ def test_silence_and_single_sample_are_valid():
 
 
 def test_single_sample_wav(tmp_path):
-    assert load_audio(write(tmp_path / "one.wav", np.array([0.25], np.float32), 16000, subtype="FLOAT")).tolist() == [0.25]
+    one = write(tmp_path / "one.wav", np.array([0.25], np.float32), 16000, subtype="FLOAT")
+    assert load_audio(one).tolist() == [0.25]
 
 
 # -- the resampler -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sr_in, sr_out", [(44100, 16000), (48000, 16000), (8000, 16000), (22050, 16000), (16000, 44100), (16001, 16000)])
+@pytest.mark.parametrize("sr_in, sr_out", [(44100, 16000), (48000, 16000), (8000, 16000), (22050, 16000),
+                                           (16000, 44100), (16001, 16000)])
 def test_resampler_keeps_frequency_and_amplitude(sr_in, sr_out):
     y = resample(tone(1000, sr_in, 1.0), sr_in, sr_out)
     assert len(y) == math.ceil(sr_in * sr_out / sr_in)
@@ -491,7 +494,8 @@ def test_resampler_matches_scipy_resample_poly_in_the_passband():
     signal = pytest.importorskip("scipy.signal", reason="scipy is only a test oracle")
     rng = np.random.default_rng(4)
     t = np.arange(44100) / 44100
-    x = sum(rng.uniform(0.05, 0.2) * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in (120, 440, 1900, 3300, 5100))
+    x = sum(rng.uniform(0.05, 0.2) * np.sin(2 * np.pi * f * t + rng.uniform(0, 6))
+            for f in (120, 440, 1900, 3300, 5100))
     ours = resample(x.astype(np.float32), 44100, 16000)
     theirs = signal.resample_poly(x, 160, 441)
     np.testing.assert_allclose(ours[800:-800], theirs[800:-800], atol=2e-3)

@@ -279,7 +279,8 @@ def test_strings_and_bad_templates_are_errors(voca):
     _replace_array(root, name, np.full((10, 15069), "x"))
     with pytest.raises(FormatError, match=f"{name}.npy: holds <U1 values"):
         list(read_captures(root))
-    np.savez(root / "templates.npz", **{VOCA_SUBJECTS[0]: np.zeros((100, 3)), VOCA_SUBJECTS[1]: temps[VOCA_SUBJECTS[1]]})
+    np.savez(root / "templates.npz",
+             **{VOCA_SUBJECTS[0]: np.zeros((100, 3)), VOCA_SUBJECTS[1]: temps[VOCA_SUBJECTS[1]]})
     with pytest.raises(FormatError, match=r"templates.npz\[FaceTalk_170725_00137_TA\]: template of shape \(100, 3\)"):
         list(read_captures(root))
 

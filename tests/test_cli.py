@@ -210,7 +210,8 @@ def test_built_wheel_contains_the_builtin_recipes(tmp_path):
     # The unpacked wheel (first on the path, outside the repository) reads them by name.
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    probe = ("import dtsdk.recipes as r; from dtsdk.corpus.recipe import CorpusRecipe; from dtsdk.train import TrainRecipe;"
+    probe = ("import dtsdk.recipes as r; from dtsdk.corpus.recipe import CorpusRecipe; "
+             "from dtsdk.train import TrainRecipe;"
              "print(r.__file__); print(CorpusRecipe.from_yaml('default').name, TrainRecipe.from_yaml('teacher').name)")
     env = {**os.environ, "PYTHONPATH": str(site)}
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=env,

@@ -99,8 +99,8 @@ for _name in builtin_names("exporter"):
     _contract_class("Exporter", _name, ExporterContract, exporter_name=_name, atol=EXPORTER_ATOL.get(_name, 1e-3))
 for _name in builtin_names("capture_reader"):
     _maker = CAPTURE_MAKERS.get(_name)
-    _contract_class("CaptureReader", _name, CaptureReaderContract, reader_name=_name,
-                    make_capture=(lambda self, tmp_path, _m=_maker: _m(tmp_path)) if _maker else _no_capture_maker(_name))
+    _make = (lambda self, tmp_path, _m=_maker: _m(tmp_path)) if _maker else _no_capture_maker(_name)
+    _contract_class("CaptureReader", _name, CaptureReaderContract, reader_name=_name, make_capture=_make)
 
 
 def test_every_builtin_kind_has_contract_classes():
@@ -148,15 +148,21 @@ EXPECTED_FAILURES = {
     "metres": {"test_template_is_head_sized_in_millimetres": r"0\.325 mm across.*looks like metres.*by 1000",
                "test_arkit_map_drives_the_jaw_and_lips": r"only 0\.017\d* mm.*deltas_mm in metres"},
     "wound-inward": {"test_triangles_wind_outward": r"99% of the visible triangles face away.*faces\[:, ::-1\]"},
-    "looking-down-minus-z": {"test_face_looks_toward_plus_z_with_y_up": r"mouth .* back part .*toward \+Z.*180 degrees about Y"},
+    "looking-down-minus-z": {
+        "test_face_looks_toward_plus_z_with_y_up": r"mouth .* back part .*toward \+Z.*180 degrees about Y"},
     "z-up": {"test_face_looks_toward_plus_z_with_y_up": r"toward \+Z.*Z-up"},
-    "left-right-swapped": {"test_left_shapes_act_on_the_subjects_left": r"eyeBlinkLeft.* wrong side.*\+X is the subject's left"},
+    "left-right-swapped": {
+        "test_left_shapes_act_on_the_subjects_left": r"eyeBlinkLeft.* wrong side.*\+X is the subject's left"},
     "lips-on-the-back-of-the-head": {
-        "test_jaw_and_lip_shapes_move_the_lips_and_not_the_upper_face": r"jawOpen moves the mesh 17.* 'lips' region only 0 mm"},
+        "test_jaw_and_lip_shapes_move_the_lips_and_not_the_upper_face":
+            r"jawOpen moves the mesh 17.* 'lips' region only 0 mm"},
     "lips-swapped-with-upper-face": {
-        "test_jaw_and_lip_shapes_move_the_lips_and_not_the_upper_face": r"'lips' region only 0 mm, and the 'upper_face' region 1\d",
-        "test_brow_shapes_move_the_upper_face_and_not_the_lips": r"'upper_face' region only 0 mm, and the 'lips' region \d"},
-    "map-without-jaw-or-lips": {"test_arkit_map_drives_the_jaw_and_lips": r"jawOpen moves nothing.*arkit_map columns of jawOpen"},
+        "test_jaw_and_lip_shapes_move_the_lips_and_not_the_upper_face":
+            r"'lips' region only 0 mm, and the 'upper_face' region 1\d",
+        "test_brow_shapes_move_the_upper_face_and_not_the_lips":
+            r"'upper_face' region only 0 mm, and the 'lips' region \d"},
+    "map-without-jaw-or-lips": {
+        "test_arkit_map_drives_the_jaw_and_lips": r"jawOpen moves nothing.*arkit_map columns of jawOpen"},
     "boolean-mask-region": {"test_regions_are_vertex_index_arrays_inside_the_mesh": r"boolean mask.*np\.flatnonzero"},
 }
 CASES = [(rig, check, message) for rig, checks in EXPECTED_FAILURES.items() for check, message in checks.items()]

@@ -13,7 +13,8 @@ from dtsdk.errors import DtsdkError
 
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("flite") is None,
-                                reason="the TTS engines espeak-ng and flite are not installed (make install-dev installs them)")
+                                reason="the TTS engines espeak-ng and flite are not installed "
+                                       "(make install-dev installs them)")
 
 
 @pytest.fixture(scope="module")

@@ -148,7 +148,10 @@ def test_smile_raises_its_own_corner(rig):
 
 def test_pucker_and_funnel_push_the_lips_forward_and_in(rig):
     lm = rig.landmarks68
-    width = lambda v: v[lm[54], 0] - v[lm[48], 0]
+
+    def width(v):
+        return v[lm[54], 0] - v[lm[48], 0]
+
     for name in ("mouthPucker", "mouthFunnel"):
         v = posed(rig, name)
         assert v[lm[51], 2] - rig.template_mm[lm[51], 2] > 5.0
@@ -174,8 +177,8 @@ def test_landmarks_follow_ibug_order(rig):
     x = v[lm, 0]
     # Subject's right (-X) comes first in each left/right pair.
     pairs = [(0, 16), (4, 12), (17, 26), (21, 22), (31, 35), (36, 45), (39, 42), (48, 54), (60, 64)]
-    for r, l in pairs:
-        assert x[r] < 0 < x[l] and abs(x[r] + x[l]) < 1.0, (r, l)
+    for right, left in pairs:
+        assert x[right] < 0 < x[left] and abs(x[right] + x[left]) < 1.0, (right, left)
     assert np.all(np.diff(x[0:9]) > 0) and np.all(np.diff(x[17:22]) > 0)
     assert v[lm[8], 1] < v[lm[57], 1] < v[lm[51], 1] < v[lm[33], 1] < v[lm[30], 1] < v[lm[27], 1] < v[lm[19], 1]
     assert v[lm[37], 1] > v[lm[41], 1] and v[lm[62], 1] > v[lm[66], 1]

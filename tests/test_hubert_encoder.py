@@ -19,7 +19,8 @@ transformers = pytest.importorskip("transformers", reason="transformers (dev ext
 
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
             conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)
-VARIANTS = [("hubert", "group", False), ("hubert", "layer", True), ("wav2vec2", "group", False), ("wav2vec2", "layer", True)]
+VARIANTS = [("hubert", "group", False), ("hubert", "layer", True),
+            ("wav2vec2", "group", False), ("wav2vec2", "layer", True)]
 
 
 def tiny_model(model_type: str, norm: str, stable: bool, conv_bias: bool = False, seed: int = 0):
@@ -77,7 +78,8 @@ def test_old_weight_norm_names_and_bin_weights_load(tmp_path):
 
     state = load_file(tmp_path / "model.safetensors")
     prefix = "encoder.pos_conv_embed.conv."
-    renamed = {k.replace("parametrizations.weight.original0", "weight_g").replace("parametrizations.weight.original1", "weight_v"): v
+    renamed = {k.replace("parametrizations.weight.original0", "weight_g")
+                .replace("parametrizations.weight.original1", "weight_v"): v
                for k, v in state.items()}
     assert prefix + "weight_g" in renamed, sorted(state)
     renamed = {"hubert." + k: v for k, v in renamed.items()}  # as saved by HubertForCTC

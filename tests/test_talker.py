@@ -77,7 +77,8 @@ def test_identity_name_none_and_auto(checkpoint, talker, speech):
     assert generic.meta["identity"] is None and not np.allclose(named.weights, generic.weights)
     assert auto.meta["identity"] in ("a", "b") and 0.5 <= auto.meta["identity_confidence"] <= 1.0
     # "auto" picks one bank identity and then samples exactly as that name would.
-    np.testing.assert_array_equal(auto.weights, talker.animate(wave, sr=SR, seed=0, identity=auto.meta["identity"]).weights)
+    named = talker.animate(wave, sr=SR, seed=0, identity=auto.meta["identity"])
+    np.testing.assert_array_equal(auto.weights, named.weights)
     assert Talker(checkpoint, identity="a").animate(wave, sr=SR, seed=0).meta["identity"] == "a"
     with pytest.raises(DtsdkError, match="unknown identity 'zed'.*knows: a, b"):
         talker.animate(wave, sr=SR, identity="zed")
@@ -89,7 +90,8 @@ def test_path_bytes_and_array_inputs_agree(talker, speech, tmp_path):
     wave, wav_bytes = speech
     path = tmp_path / "speech.wav"
     path.write_bytes(wav_bytes)
-    results = [talker.animate(x, sr=sr, seed=1).weights for x, sr in ((wave, SR), (wav_bytes, None), (path, None), (str(path), None))]
+    sources = ((wave, SR), (wav_bytes, None), (path, None), (str(path), None))
+    results = [talker.animate(x, sr=sr, seed=1).weights for x, sr in sources]
     for other in results[1:]:
         np.testing.assert_allclose(other, results[0], atol=1e-5)
     # A 48 kHz array is resampled to the model's rate: same frame count.
@@ -202,7 +204,8 @@ def test_cli_reports_the_identity_it_chose(checkpoint, speech, tmp_path, capsys)
     assert main([*base, "--identity", "1", "-o", str(tmp_path / "i.npz")]) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
-    assert (summary["identity"], summary["identity_source"]) == ("b", "library") and "identity: b (library)" in captured.err
+    assert (summary["identity"], summary["identity_source"]) == ("b", "library")
+    assert "identity: b (library)" in captured.err
     assert main([*base, "--identity", "auto", "-o", str(tmp_path / "a.npz")]) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)

@@ -49,14 +49,15 @@ style of that model, not of captured human faces; fine-tune on capture data for 
 | sampling default | {sampler}, {default_steps} steps |
 
 Metrics against the baselines: `docs/benchmarks.md` (written by `benchmarks/bench_teacher.py`).
-"""
+"""  # noqa: E501 (a markdown table row is one line)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", help="a `dtsdk train` output folder (holds final/, summary.json, recipe.json)")
     ap.add_argument("-o", "--output", default=str(REPO / "dtsdk" / "models" / "default"))
-    ap.add_argument("--recipe-path", default="dtsdk/recipes/train/teacher.yaml", help="the recipe file named in the card")
+    ap.add_argument("--recipe-path", default="dtsdk/recipes/train/teacher.yaml",
+                    help="the recipe file named in the card")
     ap.add_argument("--sampler", help="set the packaged model's default sampler (inference only)")
     ap.add_argument("--steps", type=int, help="set the packaged model's default sampling steps (inference only)")
     args = ap.parse_args()
@@ -73,7 +74,8 @@ def main() -> int:
     train = manifest["splits"]["train"]
     facts = dict(
         fps=c.fps, params=sum(p.numel() for p in model.parameters()), identities=c.num_identities,
-        names=", ".join(c.identities), recipe_path=args.recipe_path, objective=c.objective, parameterization=c.parameterization,
+        names=", ".join(c.identities), recipe_path=args.recipe_path, objective=c.objective,
+        parameterization=c.parameterization,
         diffusion_steps=c.diffusion_steps, schedule=c.schedule, steps=summary["steps"],
         batch_size=recipe["batch_size"], window_s=recipe["window_s"], lr=recipe["lr"], seed=recipe["seed"],
         minutes=summary["seconds"] / 60, device=summary["device"], world_size=summary["world_size"],

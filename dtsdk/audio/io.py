@@ -100,7 +100,8 @@ def load_audio(
 
 
 def audio_info(source, *, source_sr: int | None = None, name: str | None = None) -> AudioInfo:
-    """Sample rate, channels, frames and duration of ``source`` (same sources as :func:`load_audio`), without decoding."""
+    """Sample rate, channels, frames and duration of ``source`` (same sources as :func:`load_audio`),
+    without decoding."""
     label = _label(source, name)
     if isinstance(source, np.ndarray):
         frames, channels = _array_shape(source, label)
@@ -196,7 +197,8 @@ def _check_header(f: sf.SoundFile, label: str) -> AudioInfo:
     if f.channels < 1:
         raise AudioError(f"{label}: header says the audio has zero channels")
     if f.channels > MAX_CHANNELS:
-        raise AudioError(f"{label}: header says the audio has {f.channels} channels (max {MAX_CHANNELS}); the file is corrupt")
+        raise AudioError(f"{label}: header says the audio has {f.channels} channels (max {MAX_CHANNELS}); "
+                         "the file is corrupt")
     if not MIN_SAMPLE_RATE <= f.samplerate <= MAX_SAMPLE_RATE:
         raise AudioError(
             f"{label}: header says the sample rate is {f.samplerate} Hz, outside "
@@ -302,7 +304,8 @@ def _load_array(a: np.ndarray, sr: int, source_sr, label: str, max_duration_s, b
 
 def _array_rate(source_sr, label: str) -> int:
     if source_sr is None:
-        raise AudioError(f"{label}: an array carries no sample rate; pass source_sr=<Hz>, e.g. load_audio(x, source_sr=44100)")
+        raise AudioError(f"{label}: an array carries no sample rate; pass source_sr=<Hz>, "
+                         "e.g. load_audio(x, source_sr=44100)")
     return _check_rate(source_sr, label, "source_sr")
 
 

@@ -41,7 +41,8 @@ def find_capture_reader(path: str | os.PathLike) -> CaptureReader:
                       f"Pass reader=NAME to get that reader's own error")
 
 
-def read_captures(path: str | os.PathLike, reader: str | CaptureReader | None = None, **options) -> Iterator[CaptureClip]:
+def read_captures(path: str | os.PathLike, reader: str | CaptureReader | None = None,
+                  **options) -> Iterator[CaptureClip]:
     """Yield the aligned clips under ``path``; ``options`` go to the reader's ``read`` (e.g.
     ``on_mismatch="skip"``, ``fps=``); an option the reader does not take is an error naming it."""
     if reader is None:

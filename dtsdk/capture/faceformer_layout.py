@@ -31,9 +31,9 @@ rig; decode with ``clip.animation.to_vertices(clip.meta["rig"])`` or, without fa
 
 Frame rate. ``source_fps`` is the rate of the arrays on disk; ``fps`` the rate of the clips. When
 they differ, every ``source_fps / fps``-th frame is kept (integer ratios only), as FaceFormer does
-with ``[::2]`` for VOCASET; given ``source_fps`` alone, clips keep that rate. Audio and motion are assumed to start together; their ends are
-reconciled by the rules in :mod:`dtsdk.capture._align`.
-"""
+with ``[::2]`` for VOCASET; given ``source_fps`` alone, clips keep that rate. Audio and motion are
+assumed to start together; their ends are reconciled by the rules in :mod:`dtsdk.capture._align`.
+"""  # noqa: E501 (the one-line conversion command above is meant to be copied whole)
 from __future__ import annotations
 
 import os

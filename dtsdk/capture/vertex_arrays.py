@@ -69,14 +69,16 @@ def load_vertex_sequence(path: str, num_vertices: int, dataset: str) -> np.ndarr
         raise FormatError(f"{path}: {why}, but {dataset} has {num_vertices} vertices ({expected} values){hint}")
     bad = _first_bad_frame(arr)
     if bad is not None:
-        raise FormatError(f"{path}: frame {bad} contains NaN or Inf (first bad frame of {arr.shape[0]}, counted from 0)")
+        raise FormatError(f"{path}: frame {bad} contains NaN or Inf "
+                          f"(first bad frame of {arr.shape[0]}, counted from 0)")
     return arr.astype(np.float32, copy=False).reshape(arr.shape[0], num_vertices, 3)
 
 
 def _as_template(arr: np.ndarray, where: str, num_vertices: int) -> np.ndarray:
     _check_numeric(arr, where)
     if arr.size != 3 * num_vertices or arr.ndim not in (1, 2):
-        raise FormatError(f"{where}: template of shape {arr.shape}, expected ({num_vertices}, 3) or ({3 * num_vertices},)")
+        raise FormatError(f"{where}: template of shape {arr.shape}, "
+                          f"expected ({num_vertices}, 3) or ({3 * num_vertices},)")
     if not np.isfinite(arr).all():
         raise FormatError(f"{where}: template contains NaN or Inf")
     return arr.astype(np.float32).reshape(num_vertices, 3)

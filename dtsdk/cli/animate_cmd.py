@@ -22,7 +22,8 @@ def add(subparsers) -> None:
     p.add_argument("audio", nargs="?", help="speech file (wav, flac, ogg, mp3, ...); or use --say")
     p.add_argument("--say", metavar="TEXT", help="speak TEXT with a TTS engine instead of reading a file")
     p.add_argument("--voice", default=DEFAULT_VOICE,
-                   help=f"TTS voice for --say as ENGINE:NAME (default {DEFAULT_VOICE}; e.g. flite:slt, espeak-ng:en-gb+m3)")
+                   help=f"TTS voice for --say as ENGINE:NAME "
+                        f"(default {DEFAULT_VOICE}; e.g. flite:slt, espeak-ng:en-gb+m3)")
     p.add_argument("-o", "--output", action="append", required=True,
                    help="an animation file (out.glb, out.csv, out.npz, ...; any exporter's extension) or a preview "
                         "(out.mp4, out.gif); repeat for several outputs")
@@ -32,7 +33,8 @@ def add(subparsers) -> None:
     p.add_argument("--rig", help="retarget the animation files to this rig (previews render on it if it has a mesh)")
     sampler, steps = _packaged_sampling()
     p.add_argument("--sampler", help=f"sampler name (default: the model's own; the packaged model's: {sampler})")
-    p.add_argument("--steps", type=int, help=f"sampling steps (default: the model's own; the packaged model's: {steps})")
+    p.add_argument("--steps", type=int,
+                   help=f"sampling steps (default: the model's own; the packaged model's: {steps})")
     p.add_argument("--seed", type=int, help="random seed, for a reproducible result")
     p.add_argument("--guidance", type=float, default=1.0,
                    help="classifier-free guidance toward the identity (default 1 = none; >1 exaggerates the style)")

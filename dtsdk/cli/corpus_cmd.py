@@ -12,7 +12,8 @@ def add(subparsers) -> None:
     p = subparsers.add_parser("corpus", help="build and inspect the synthetic talking-face corpus")
     sub = p.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
     b = sub.add_parser("build", help="build a corpus from a recipe")
-    b.add_argument("recipe", help=f"a built-in corpus recipe ({', '.join(builtin_recipes('corpus'))}) or a recipe YAML file")
+    b.add_argument("recipe",
+                   help=f"a built-in corpus recipe ({', '.join(builtin_recipes('corpus'))}) or a recipe YAML file")
     b.add_argument("-o", "--output", required=True, help="output folder")
     b.add_argument("--workers", type=int, help="worker processes (default: the recipe's, 0 = one per core)")
     b.add_argument("--overwrite", action="store_true", help="replace an existing output folder")

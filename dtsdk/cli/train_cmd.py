@@ -12,7 +12,8 @@ def add(subparsers) -> None:
     from dtsdk.recipes import builtin_recipes
 
     p = subparsers.add_parser("train", help="train a diffusion talker from a recipe (also under torchrun)")
-    p.add_argument("recipe", help=f"a built-in training recipe ({', '.join(builtin_recipes('train'))}) or a recipe YAML file")
+    p.add_argument("recipe",
+                   help=f"a built-in training recipe ({', '.join(builtin_recipes('train'))}) or a recipe YAML file")
     p.add_argument("-o", "--output", help="output folder (default: the recipe's `output`)")
     p.add_argument("--resume", metavar="CKPT_DIR", help="continue from OUT/checkpoint-<step>")
     p.add_argument("--corpus", help="corpus folder (default: the recipe's `corpus`)")

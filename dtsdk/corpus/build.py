@@ -2,9 +2,9 @@
 
 Speakers are spoken by a pool of worker processes (spawn start method, so no worker inherits a
 parent's half-used TTS library); every clip is reproducible on its own because
-:mod:`dtsdk.corpus.tts.espeak` speaks each message from a freshly initialised library state. The whole corpus is assembled in a
-temporary folder next to the output and moved into place at the end, so an interrupted build
-leaves no half-written corpus.
+:mod:`dtsdk.corpus.tts.espeak` speaks each message from a freshly initialised library state. The
+whole corpus is assembled in a temporary folder next to the output and moved into place at the
+end, so an interrupted build leaves no half-written corpus.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import yaml
 
 from dtsdk.corpus.manifest import CORPUS_FORMAT_VERSION, MANIFEST_NAME, file_sha256, write_yaml
 from dtsdk.corpus.recipe import CorpusRecipe
@@ -135,7 +134,8 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
         # concurrent.futures, not multiprocessing.Pool: a worker that dies (for instance a script
         # without an `if __name__ == "__main__":` guard, re-run by spawn) breaks the pool with an
         # error instead of being respawned forever.
-        with _spawnable_main(), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
+        spawn = mp.get_context("spawn")
+        with _spawnable_main(), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=spawn) as pool:
             try:
                 for future in as_completed([pool.submit(_speak_speaker, job) for job in jobs]):
                     results.append(future.result())

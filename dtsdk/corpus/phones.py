@@ -42,7 +42,8 @@ def validate_segments(segments: list[PhoneSegment], duration_s: float | None = N
         if seg.end_s < seg.start_s:
             raise ValueError(f"segment {i} ('{seg.phone}') ends before it starts")
         if abs(seg.start_s - prev_end) > tol_s:
-            raise ValueError(f"segment {i} ('{seg.phone}') starts at {seg.start_s:.3f}s, previous ended {prev_end:.3f}s")
+            raise ValueError(f"segment {i} ('{seg.phone}') starts at {seg.start_s:.3f}s, "
+                             f"previous ended {prev_end:.3f}s")
         prev_end = seg.end_s
     if duration_s is not None and segments and abs(prev_end - duration_s) > max(tol_s, 0.05):
         raise ValueError(f"phones end at {prev_end:.3f}s but the audio lasts {duration_s:.3f}s")

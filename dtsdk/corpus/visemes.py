@@ -24,7 +24,7 @@ jaw when ``mouthClose == jawOpen``; the table follows that convention.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -87,8 +87,10 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
         clips = []
         for c in read_captures(path, reader=reader):
             if c.sample_rate != 16000:
-                raise DtsdkError(f"{path}: capture reader returned {c.sample_rate} Hz audio; readers must resample to 16000")
-            clips.append(Clip(c.name, c.speaker, (lambda a=c.audio, m=c.animation: (a, m)), len(c.audio) / c.sample_rate))
+                raise DtsdkError(f"{path}: capture reader returned {c.sample_rate} Hz audio; "
+                                 "readers must resample to 16000")
+            clips.append(Clip(c.name, c.speaker, (lambda a=c.audio, m=c.animation: (a, m)),
+                              len(c.audio) / c.sample_rate))
         if clips:
             kwargs.setdefault("fps", clips[0].load()[1].fps)
         return cls(clips, **kwargs)

@@ -25,5 +25,7 @@ def _hubert(model: str, layer: int = -1, **config):
 @hookimpl
 def register_audio_encoders(register):
     register("logmel", _logmel, description="Log-mel spectrogram (torch.stft), 80 bands, resampled to the motion fps")
-    register("logmel-conv", _logmel_conv, description="Trainable conv (+transformer) encoder over normalised log-mel, at the motion fps")
-    register("hubert", _hubert, description="Pretrained HuBERT/wav2vec2 hidden states (local folder or HF cache, never downloads), at the motion fps")
+    register("logmel-conv", _logmel_conv,
+             description="Trainable conv (+transformer) encoder over normalised log-mel, at the motion fps")
+    register("hubert", _hubert, description="Pretrained HuBERT/wav2vec2 hidden states "
+                                            "(local folder or HF cache, never downloads), at the motion fps")

@@ -59,7 +59,8 @@ class SpeechTransformerConfig:
     @classmethod
     def from_hf(cls, config: dict, where: str | Path = "config.json") -> "SpeechTransformerConfig":
         if config.get("model_type") not in ("hubert", "wav2vec2"):
-            raise file_error(DtsdkError, where, f"model_type {config.get('model_type')!r} is not 'hubert' or 'wav2vec2'")
+            raise file_error(DtsdkError, where,
+                             f"model_type {config.get('model_type')!r} is not 'hubert' or 'wav2vec2'")
         if config.get("add_adapter"):
             raise file_error(DtsdkError, where, "wav2vec2 adapters (add_adapter) are not supported")
         cfg = cls(**{f.name: config[f.name] for f in fields(cls) if f.name in config})
@@ -67,7 +68,8 @@ class SpeechTransformerConfig:
             if act not in _ACTIVATIONS:
                 raise file_error(DtsdkError, where, f"activation {act!r} is not supported")
         if cfg.feat_extract_norm not in ("group", "layer"):
-            raise file_error(DtsdkError, where, f"feat_extract_norm {cfg.feat_extract_norm!r} is not 'group' or 'layer'")
+            raise file_error(DtsdkError, where,
+                             f"feat_extract_norm {cfg.feat_extract_norm!r} is not 'group' or 'layer'")
         return cfg
 
 
@@ -126,7 +128,8 @@ class PositionalConvEmbedding(nn.Module):
         super().__init__()
         k = cfg.num_conv_pos_embeddings
         self.batch_norm = nn.BatchNorm1d(cfg.hidden_size) if cfg.conv_pos_batch_norm else None
-        self.conv = nn.Conv1d(cfg.hidden_size, cfg.hidden_size, k, padding=k // 2, groups=cfg.num_conv_pos_embedding_groups)
+        self.conv = nn.Conv1d(cfg.hidden_size, cfg.hidden_size, k, padding=k // 2,
+                              groups=cfg.num_conv_pos_embedding_groups)
         self.trim = 1 if k % 2 == 0 else 0  # an even kernel with k//2 padding yields one extra frame
         self.act = _ACTIVATIONS[cfg.feat_extract_activation]
 
@@ -288,7 +291,8 @@ def load_hubert(model: str | Path, layer: int = -1, normalize: bool | None = Non
     expected = backbone.state_dict()
     missing = sorted(k for k in expected if k not in state)
     if missing:
-        raise file_error(DtsdkError, folder, f"weights lack {len(missing)} tensors of a {cfg.model_type} model, e.g. {missing[:3]}")
+        raise file_error(DtsdkError, folder,
+                         f"weights lack {len(missing)} tensors of a {cfg.model_type} model, e.g. {missing[:3]}")
     bad = [k for k in expected if state[k].shape != expected[k].shape]
     if bad:
         raise file_error(DtsdkError, folder, f"weights do not match config.json, e.g. {bad[0]}: "

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 20.0, f_max: float | None = None) -> torch.Tensor:
+def mel_filterbank(n_mels: int, n_fft: int, sample_rate: int, f_min: float = 20.0,
+                   f_max: float | None = None) -> torch.Tensor:
     """Triangular filters on the HTK mel scale, ``(n_mels, n_fft // 2 + 1)``, each normalised to unit area."""
     f_max = sample_rate / 2 if f_max is None else f_max
 

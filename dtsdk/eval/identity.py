@@ -32,7 +32,8 @@ def identity_retrieval_topk(scores, true_indices, k: int = 5) -> float:
     s = np.asarray(scores.detach().cpu() if hasattr(scores, "detach") else scores, dtype=np.float64)
     t = np.asarray(true_indices, dtype=np.int64).reshape(-1)
     if s.ndim != 2 or s.shape[0] != t.size or s.shape[0] == 0:
-        raise MetricError(f"identity_retrieval_topk: need scores (N, C) and true_indices (N,), got {s.shape} and {t.shape}")
+        raise MetricError(f"identity_retrieval_topk: need scores (N, C) and true_indices (N,), "
+                          f"got {s.shape} and {t.shape}")
     if not 1 <= k:
         raise MetricError(f"identity_retrieval_topk: k must be >= 1, got {k}")
     if t.min() < 0 or t.max() >= s.shape[1]:

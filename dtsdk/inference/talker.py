@@ -98,7 +98,8 @@ class Talker:
         ``identity`` overrides the Talker's default for this call. ``seed`` makes the output
         reproducible. ``rig`` (a name or a Rig) retargets the result (e.g. ``"dtface"``). The frame count is
         ``round(duration_s * fps)``. ``meta`` records identity (the matched one for ``"auto"``, with
-        ``identity_confidence``), ``identity_source`` (library, auto, generic), seed, sampler, steps and the number of windows.
+        ``identity_confidence``), ``identity_source`` (library, auto, generic), seed, sampler, steps and
+        the number of windows.
         """
         identity = self.identity if identity is ... else check_identity(self.model, identity)
         if num_samples < 1:

@@ -60,7 +60,8 @@ class NpyExporter(Exporter):
         except (OSError, ValueError, EOFError) as exc:
             raise FormatError(f"{where}: not a readable .npy array ({exc})") from exc
         if not isinstance(data, np.ndarray) or data.ndim not in (2, 3) or data.shape[-1] % 3:
-            raise FormatError(f"{where}: expected vertices (T, V*3) or (T, V, 3), got shape {getattr(data, 'shape', '?')}")
+            raise FormatError(f"{where}: expected vertices (T, V*3) or (T, V, 3), "
+                              f"got shape {getattr(data, 'shape', '?')}")
         if not np.issubdtype(data.dtype, np.floating):
             raise FormatError(f"{where}: expected float vertices, got dtype {data.dtype}")
         try:

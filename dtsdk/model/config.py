@@ -66,9 +66,11 @@ class DiffusionTalkerConfig:
             _check_choice("default_sampler", self.default_sampler, registry("sampler"))
         for name in ("diffusion_steps", "default_steps", "motion_dim"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ConfigError(f"DiffusionTalkerConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
+                raise ConfigError(f"DiffusionTalkerConfig.{name} must be a positive integer, "
+                                  f"got {getattr(self, name)!r}")
         if not 0.0 <= self.identity_dropout <= 1.0:
-            raise ConfigError(f"DiffusionTalkerConfig.identity_dropout must lie in [0, 1], got {self.identity_dropout!r}")
+            raise ConfigError(f"DiffusionTalkerConfig.identity_dropout must lie in [0, 1], "
+                              f"got {self.identity_dropout!r}")
 
     @property
     def objective_uses_sampler(self) -> bool:

@@ -46,8 +46,8 @@ def find_recipe(value: str | os.PathLike, section: str) -> Path:
     builtins = builtin_recipes(section)
     name = os.fspath(value)
     if name not in builtins:
-        raise DtsdkError(f"{name}: no built-in {section} recipe of that name; built-in: {', '.join(builtins) or 'none'} "
-                         "(or give the path of a recipe file)")
+        raise DtsdkError(f"{name}: no built-in {section} recipe of that name; "
+                         f"built-in: {', '.join(builtins) or 'none'} (or give the path of a recipe file)")
     return builtins[name]
 
 

@@ -107,7 +107,8 @@ class Rig:
     def decode(self, motion: np.ndarray) -> np.ndarray:
         """Motion in this rig's space ``(T, motion_dim)`` -> vertices ``(T, V, 3)`` in mm."""
         if not self.has_mesh:
-            raise RigError(f"rig '{self.name}' is a motion space without a mesh; decode onto a mesh rig such as 'dtface'")
+            raise RigError(f"rig '{self.name}' is a motion space without a mesh; "
+                           "decode onto a mesh rig such as 'dtface'")
         motion = np.asarray(motion, dtype=np.float32)
         if motion.ndim != 2 or motion.shape[1] != self.motion_dim:
             raise RigError(f"rig '{self.name}': expected motion (T, {self.motion_dim}), got {motion.shape}")
@@ -120,7 +121,8 @@ class Rig:
     def from_arkit(self, arkit_weights: np.ndarray) -> np.ndarray:
         """ARKit-52 weights ``(T, 52)`` (Apple's order) -> this rig's weights ``(T, K)``."""
         if self.arkit_map is None:
-            raise RigError(f"rig '{self.name}' has no mapping from ARKit-52 (a {self.kind} rig); it needs its own model")
+            raise RigError(f"rig '{self.name}' has no mapping from ARKit-52 (a {self.kind} rig); "
+                           "it needs its own model")
         w = np.asarray(arkit_weights, dtype=np.float32)
         if w.ndim != 2 or w.shape[1] != 52:
             raise RigError(f"rig '{self.name}': expected ARKit weights (T, 52), got {w.shape}")

@@ -97,7 +97,8 @@ class SamplerContract:
             out = sample(lambda x_t, t, cond: target, x, self._schedule(), None, steps=steps,
                          generator=torch.Generator().manual_seed(2))
             assert out.shape == target.shape and out.dtype == target.dtype, (
-                f"steps={steps}: the sample is {out.dtype} {tuple(out.shape)}, the input {target.dtype} {tuple(target.shape)}")
+                f"steps={steps}: the sample is {out.dtype} {tuple(out.shape)}, "
+                f"the input {target.dtype} {tuple(target.shape)}")
             torch.testing.assert_close(out, target, atol=1e-4, rtol=1e-4,
                                        msg=f"steps={steps}: a denoiser that always answers x0 must end at x0")
 
@@ -228,16 +229,19 @@ class ExporterContract:
         for label, i in (("first", 0), ("last", -1)):
             np.testing.assert_allclose(got[i], want[i], atol=self.atol,
                                        err_msg=f"the {label} frame did not survive the '{exporter.name}' round trip")
-        np.testing.assert_allclose(got, want, atol=self.atol, err_msg=f"weights changed in the '{exporter.name}' round trip")
+        np.testing.assert_allclose(got, want, atol=self.atol,
+                                   err_msg=f"weights changed in the '{exporter.name}' round trip")
 
     def test_round_trip_keeps_head_pose(self, tmp_path):
         exporter, anim, back = self._read_back(tmp_path, "stores_head_pose")
-        lost = f"the '{exporter.name}' format lost the head pose; if it cannot store one, declare stores_head_pose = False"
+        lost = (f"the '{exporter.name}' format lost the head pose; "
+                "if it cannot store one, declare stores_head_pose = False")
         assert back.head_pose is not None, lost
         assert back.num_frames == anim.num_frames, f"read back {back.num_frames} frames, wrote {anim.num_frames}"
         for label, i in (("first", 0), ("last", -1)):
             np.testing.assert_allclose(back.head_pose[i], anim.head_pose[i], atol=self.atol,
-                                       err_msg=f"the head pose of the {label} frame changed (yaw, pitch, roll in radians)")
+                                       err_msg=f"the head pose of the {label} frame changed "
+                                               "(yaw, pitch, roll in radians)")
         np.testing.assert_allclose(back.head_pose, anim.head_pose, atol=self.atol, err_msg=lost)
 
     def test_round_trip_keeps_meta(self, tmp_path):

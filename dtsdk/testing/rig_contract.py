@@ -150,9 +150,12 @@ class RigContract:
         extent = float((rig.template_mm.max(0) - rig.template_mm.min(0)).max())
         lo, hi = HEAD_EXTENT_MM
         if not lo <= extent <= hi:
-            hint = ("it looks like metres: multiply template_mm and deltas_mm by 1000" if lo <= extent * 1000 <= hi
-                    else "it looks like centimetres: multiply template_mm and deltas_mm by 10" if lo <= extent * 10 <= hi
-                    else "scale template_mm and deltas_mm to millimetres")
+            if lo <= extent * 1000 <= hi:
+                hint = "it looks like metres: multiply template_mm and deltas_mm by 1000"
+            elif lo <= extent * 10 <= hi:
+                hint = "it looks like centimetres: multiply template_mm and deltas_mm by 10"
+            else:
+                hint = "scale template_mm and deltas_mm to millimetres"
             raise AssertionError(f"rig '{rig.name}': the template is {extent:.4g} mm across, not a head "
                                  f"({lo:g}-{hi:g} mm); dtsdk works in millimetres, {hint}")
         if rig.deltas_mm is not None:

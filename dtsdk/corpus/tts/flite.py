@@ -55,7 +55,8 @@ def _run(args: list[str]) -> str:
     except OSError as exc:
         raise DtsdkError(f"flite: cannot run {args[0]} ({exc}); {INSTALL_HINT}") from None
     if done.returncode != 0:
-        raise DtsdkError(f"flite: {' '.join(args[:3])} ... failed (exit {done.returncode}): {done.stderr.strip()[:200]}")
+        raise DtsdkError(f"flite: {' '.join(args[:3])} ... failed (exit {done.returncode}): "
+                         f"{done.stderr.strip()[:200]}")
     return done.stdout
 
 

@@ -25,7 +25,8 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * weights).sum() / (weights.sum() * values.shape[-1]).clamp(min=1)
 
 
-def recon_and_velocity(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def recon_and_velocity(pred: torch.Tensor, target: torch.Tensor,
+                       mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Masked MSE of pred vs target (B, T, D), and of their frame-to-frame velocities."""
     recon = masked_mean((pred - target) ** 2, mask)
     both_valid = mask[:, 1:] & mask[:, :-1]  # a velocity needs two real frames

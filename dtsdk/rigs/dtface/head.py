@@ -97,7 +97,8 @@ def column_angles(n: int = NUM_COLUMNS) -> np.ndarray:
 
 
 def head_profile(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Cross-section of the bare head at heights ``y`` (R,): side half-width, front depth, back depth, front exponent."""
+    """Cross-section of the bare head at heights ``y`` (R,): side half-width, front depth, back depth,
+    front exponent."""
     y = np.asarray(y, dtype=np.float64)
     u = np.clip((y - _SKULL_CENTER_Y) / _SKULL_HALF_HEIGHT, -1.0, 1.0)
     ring = np.sqrt(1.0 - u * u)
@@ -248,7 +249,6 @@ def _grid_faces(grid, lower_grid, crown, neck_center) -> np.ndarray:
 
 def _mirror_map(grid, slits, n_cols, crown, neck_center, n_vertices) -> np.ndarray:
     mirror = np.empty(n_vertices, dtype=np.int64)
-    n_rows = grid.shape[0]
     mirror_col = (n_cols - np.arange(n_cols)) % n_cols
     mirror[grid.ravel()] = grid[:, mirror_col].ravel()
     mouth = slits["mouth"].lower_rim[1:-1]

@@ -80,7 +80,8 @@ def build_mesh() -> DtfaceMesh:
     teeth_upper = parts.dental_arch(inner_lip_z - 5.0, m + 8.0, m + 0.6)
     teeth_lower = parts.dental_arch(inner_lip_z - 7.5, m - 1.5, m - 8.5, half_width=17.5, depth=16.0)
     tongue = parts.tongue((0.0, m - 6.0, inner_lip_z - 27.0))
-    for name, (v, f, mi), part in (("mouth_cavity", cavity, PART_MOUTH_INTERIOR), ("teeth_upper", teeth_upper, PART_TEETH),
+    for name, (v, f, mi), part in (("mouth_cavity", cavity, PART_MOUTH_INTERIOR),
+                                   ("teeth_upper", teeth_upper, PART_TEETH),
                                    ("teeth_lower", teeth_lower, PART_TEETH), ("tongue", tongue, PART_LIPS)):
         pieces.append((name, v, f, mi, np.full(len(v), part, dtype=np.uint8)))
 
@@ -95,8 +96,8 @@ def build_mesh() -> DtfaceMesh:
         offset += len(v)
     mirror = np.concatenate(mirror)
     # The two eyeballs are each other's mirror images.
-    l, r = ranges["eyeball_left"], ranges["eyeball_right"]
-    mirror[l], mirror[r] = mirror[r], mirror[l]
+    left, right = ranges["eyeball_left"], ranges["eyeball_right"]
+    mirror[left], mirror[right] = mirror[right], mirror[left]
     return DtfaceMesh(head=head, vertices=np.concatenate(vertices), faces=np.concatenate(faces),
                       part_ids=np.concatenate(part_ids), mirror=mirror, parts=ranges,
                       eyeball_centers={"left": center_l, "right": center_r}, inner_lip_z=inner_lip_z)

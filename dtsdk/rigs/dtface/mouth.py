@@ -28,8 +28,10 @@ class Mouth:
         self.opening = np.sqrt(np.clip(1.0 - (x / corner_x) ** 2, 0.0, None))  # 1 mid-mouth, 0 at the corners
         lateral = fade(x, 34.0)
         # Lip weights: 1 on the red of the lip, fading over a few mm of skin beyond it.
-        self.upper_lip = self.up * ctx.face * lateral * fade(np.maximum(self.dy_up - upper_lip_height_mm(x), 0.0), 6.0)
-        self.lower_lip = self.low * ctx.face * lateral * fade(np.maximum(self.dy_low - lower_lip_height_mm(x), 0.0), 6.0)
+        above_upper_red = np.maximum(self.dy_up - upper_lip_height_mm(x), 0.0)  # mm of skin beyond the red
+        below_lower_red = np.maximum(self.dy_low - lower_lip_height_mm(x), 0.0)
+        self.upper_lip = self.up * ctx.face * lateral * fade(above_upper_red, 6.0)
+        self.lower_lip = self.low * ctx.face * lateral * fade(below_lower_red, 6.0)
         self.around_mouth = ctx.face * ellipse_fade(x, y - P.MOUTH_Y, 38.0, 26.0, core=0.45)
         self.jaw_weight = self._jaw_weight()
 
