@@ -1,7 +1,8 @@
-"""The denoiser: a transformer over the motion sequence that predicts the clean motion x0.
-
-Why x0: FaceDiffuser and the DiffusionTalker pipeline figure predict the clean sample, and the
-velocity loss is defined on it directly (see :mod:`dtsdk.diffusion.schedule` for the convention).
+"""The denoiser: a transformer over the motion sequence. What its output means (the clean motion
+x0, or the velocity v) is the config's parameterisation, turned into x0_hat in one place
+(:mod:`dtsdk.diffusion.parameterization`); the losses are defined on x0_hat either way. The same
+network, run at step 0 on a zero motion input, is the regression baseline and the residual
+objective's mean network.
 
 Conditioning, and why:
   * audio features are frame-aligned, so they are projected and *added per frame* to the motion
@@ -73,7 +74,7 @@ class Denoiser(nn.Module):
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, audio: torch.Tensor, identity: torch.Tensor,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
         """x_t (B, T, D_motion), t (B,) long, audio (B, T, D_audio), identity (B, D_id), mask (B, T) bool
-        -> x0_hat (B, T, D_motion)."""
+        -> output (B, T, D_motion), an x0 or v estimate by the parameterisation."""
         B, T, _ = x_t.shape
         d = self.config.d_model
         frames = torch.arange(T, device=x_t.device)
