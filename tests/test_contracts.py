@@ -228,3 +228,12 @@ class TestDocumentedExporter(ExporterContract):
 
         with temporary_plugin(_documented_plugin("# my_tsv/__init__.py\n"), name="my_tsv"):
             yield
+
+
+def test_a_rig_built_with_a_boolean_mask_region_is_refused():
+    from dtsdk.errors import RigError
+
+    base = WRONG_RIGS["boolean-mask-region"]()
+    with pytest.raises(RigError, match=r"region 'lips' is a boolean mask; pass its vertex indices, np\.flatnonzero"):
+        Rig(name="mask", kind="blendshape", shape_names=base.shape_names, template_mm=base.template_mm,
+            faces=base.faces, deltas_mm=base.deltas_mm, regions={"lips": base.regions["lips"]})

@@ -83,11 +83,14 @@ def map_without_jaw_or_lips() -> Rig:
 
 
 def boolean_mask_region() -> Rig:
-    """regions={'lips': mask} with a (V,) boolean mask: Rig turns it into the indices 0 and 1."""
+    """A (V,) boolean mask put into ``regions`` after the rig was built (``Rig(...)`` itself refuses
+    one), as a plugin that fills its regions later would."""
     base = get_rig("dtface")
     mask = np.zeros(base.num_vertices, bool)
     mask[base.regions["lips"]] = True
-    return _from_dtface("wrong-mask", regions={**base.regions, "lips": mask})
+    rig = _from_dtface("wrong-mask")
+    rig.regions["lips"] = mask
+    return rig
 
 
 WRONG_RIGS = {

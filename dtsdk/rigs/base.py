@@ -49,6 +49,10 @@ class Rig:
             self.faces = np.ascontiguousarray(self.faces, dtype=np.int32)
         if self.deltas_mm is not None:
             self.deltas_mm = np.ascontiguousarray(self.deltas_mm, dtype=np.float32)
+        for region, idx in self.regions.items():
+            if np.asarray(idx).dtype == bool:  # int64 of a mask is 0s and 1s: the wrong vertices, silently
+                raise RigError(f"rig '{self.name}': region '{region}' is a boolean mask; pass its vertex indices, "
+                               "np.flatnonzero(mask)")
         self.regions = {k: np.asarray(v, dtype=np.int64) for k, v in self.regions.items()}
         if self.arkit_map is None and self.kind != "vertex" and self.shape_names:
             self.arkit_map = _arkit_map_by_name(self.shape_names)
