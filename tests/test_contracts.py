@@ -111,18 +111,21 @@ def test_every_builtin_kind_has_contract_classes():
 
 
 # ---- rigs that are not registered -----------------------------------------------------------------
+@pytest.fixture(scope="class")
+def gltf_avatar(request, tmp_path_factory):
+    """A glTF avatar written from dtface, built once per class that uses it (as ``cls.avatar``)."""
+    from dtsdk.animation import Animation
+
+    path = tmp_path_factory.mktemp("gltf_rig") / "avatar.glb"
+    Animation.zeros(2, rig="dtface").save(path)
+    request.cls.avatar = Rig.from_gltf(path)
+
+
+@pytest.mark.usefixtures("gltf_avatar")
 class TestGltfAvatarRig(RigContract):
     """``Rig.from_gltf`` on dtface written as a GLB: what a user's ARKit avatar goes through."""
 
     has_metric_regions = False  # from_gltf leaves regions empty: such a rig is driven, not evaluated
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _avatar(self, request, tmp_path_factory):
-        from dtsdk.animation import Animation
-
-        path = tmp_path_factory.mktemp("gltf_rig") / "avatar.glb"
-        Animation.zeros(2, rig="dtface").save(path)
-        request.cls.avatar = Rig.from_gltf(path)
 
     def make_rig(self):
         return self.avatar
