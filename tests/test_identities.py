@@ -95,3 +95,48 @@ def test_an_identity_from_outside_the_bank_brings_its_own_embedding(model):
     assert info["identity_names"] == ["me"] and info["identity_index"].tolist() == [-1]
     assert not torch.allclose(motion, model.sample(audio, 15, identity=None, steps=2,
                                                    generator=torch.Generator().manual_seed(0)))
+
+
+def test_a_mix_is_the_weighted_mean_of_its_embeddings(model):
+    bank = model.personalizer.bank.detach()
+    for request in ({"s01": 0.7, "t03": 0.3}, "s01:0.7,t03:0.3", {"s01": 7, 2: 3}):
+        (mixed,) = resolve_identity(model, request)
+        assert mixed.source == "mix" and mixed.name == "s01:0.7,t03:0.3" and not mixed.is_generic
+        torch.testing.assert_close(mixed.embedding, 0.7 * bank[0] + 0.3 * bank[2])
+
+
+@pytest.mark.parametrize("request_, message", [
+    ("s01:0.7,nobody:0.3", "unknown identity 'nobody'"),
+    ("s01:0.7,t03", "write NAME:WEIGHT pairs joined by commas"),
+    ({"s01": "lots"}, "the weight of 's01' is 'lots', not a number"),
+    ({"s01": -1.0, "t03": 2.0}, "weights must be >= 0"),
+    ({"s01": 0.0}, "the weights sum to 0"),
+    ({}, "identity mix is empty"),
+])
+def test_bad_mixes_fail_early(model, request_, message):
+    with pytest.raises(DtsdkError, match=message):
+        check_identity(model, request_)
+
+
+def test_a_mix_moves_the_style_between_its_identities():
+    """On the shipped model, whose identities steer the style: the style statistics of a t05/t12 mix lie
+    on the way from t05's to t12's, further along as t12's weight grows (same audio, same seed)."""
+    import dtsdk
+    from dtsdk.eval.identity import style_statistics
+    from tests.test_default_model import _buzz_wave
+
+    talker, wave = dtsdk.Talker(device="cpu", steps=20), _buzz_wave()
+
+    def style(identity) -> np.ndarray:
+        stats = style_statistics(talker.animate(wave, sr=16000, seed=0, identity=identity).arkit_weights())
+        return np.concatenate([stats[k].ravel() for k in ("mean", "jaw_amplitude", "asymmetry", "corner_rest")])
+
+    a, b = style("t05"), style("t12")
+    along = []
+    for w in (0.2, 0.5, 0.8):
+        offset = style(f"t05:{1 - w},t12:{w}") - a
+        t = float(offset @ (b - a) / ((b - a) @ (b - a)))  # 0 at t05's style, 1 at t12's
+        off_line = float(np.linalg.norm(offset - t * (b - a)) / np.linalg.norm(b - a))
+        along.append(t)
+        assert off_line < 0.2, (w, t, off_line)
+    assert along == sorted(along) and 0.2 < along[1] < 0.8, along

@@ -1,7 +1,8 @@
 """The one identity path: what a user passes as ``identity`` -> what the model conditions on.
 
 Accepted: a name from the model's identity library (``"t03"``), an index into it (an int, or its
-digits as a string when no identity has that name, as the CLI passes it), ``"auto"`` (the
+digits as a string when no identity has that name, as the CLI passes it), a mix of them
+(``{"t05": 0.7, "t12": 0.3}`` or ``"t05:0.7,t12:0.3"``: the weighted mean of their embeddings), ``"auto"`` (the
 library identity the voice matches best, with its probability as the confidence), ``None`` (the
 null identity: generic motion), or an already :class:`ResolvedIdentity`. Enrolled identities from
 the identity store arrive next and resolve here too, carrying their own embedding.
@@ -13,6 +14,7 @@ and ``dtsdk animate`` all go through these, and ``"auto"`` is matched only in :f
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -28,7 +30,7 @@ class ResolvedIdentity:
 
     ``name``: the identity's name, None for the null identity. ``index``: its row in the model's
     identity bank (None for the null identity and for identities from outside the bank).
-    ``source``: ``"library"``, ``"auto"``, ``"generic"`` (and ``"store"`` for enrolled identities).
+    ``source``: ``"library"``, ``"auto"``, ``"mix"``, ``"generic"`` (and ``"store"`` for enrolled identities).
     ``confidence``: for ``"auto"``, the match probability of the chosen identity (0..1).
     ``embedding``: (E,) for an identity that is not a bank row (an enrolled one), else None.
     """
@@ -68,7 +70,8 @@ def check_identity(model, identity):
                          f"{model.config.identity_dropout}); animate it with identity=None, not {identity!r}")
     if isinstance(identity, str) and identity == AUTO:
         return identity
-    _library_identity(model, identity)  # raises for unknown names and indices
+    if _mix_weights(model, identity) is None:  # a mix checks its parts itself
+        _library_identity(model, identity)  # raises for unknown names and indices
     return identity
 
 
@@ -119,8 +122,51 @@ def _resolve_one(model, identity) -> ResolvedIdentity:
     if identity is None or identity == -1:
         return GENERIC
     check_identity(model, identity)
+    weights = _mix_weights(model, identity)
+    if weights is not None:
+        return mix_identity(model, weights)
     index = _library_identity(model, identity)
     return ResolvedIdentity(model.config.identities[index], index, "library")
+
+
+def mix_identity(model, weights: dict[int, float]) -> ResolvedIdentity:
+    """A blend of library identities: the weighted mean of their bank rows (weights normalised to sum 1).
+
+    Embeddings, not outputs, are blended: the denoiser sees one identity between the two, so the
+    style moves between theirs in one sample (``tests/test_identities.py`` measures it)."""
+    total = sum(weights.values())
+    rows = model.personalizer.bank.detach()[list(weights)]  # (K, E)
+    mix = torch.tensor([w / total for w in weights.values()], dtype=rows.dtype, device=rows.device)  # (K,)
+    names = model.config.identities
+    label = ",".join(f"{names[i]}:{w / total:.3g}" for i, w in weights.items())
+    return ResolvedIdentity(label, source="mix", embedding=mix @ rows)
+
+
+def _mix_weights(model, identity) -> dict[int, float] | None:
+    """``{"t05": 0.7, "t12": 0.3}`` or ``"t05:0.7,t12:0.3"`` -> {bank index: weight}; None if not a mix."""
+    if isinstance(identity, str) and ":" in identity and identity not in model.config.identities:
+        parts = [part.partition(":") for part in identity.split(",")]
+        if any(not sep or not name.strip() for name, sep, _ in parts):
+            raise DtsdkError(f"identity mix '{identity}': write NAME:WEIGHT pairs joined by commas, "
+                             "e.g. t05:0.7,t12:0.3")
+        identity = {name.strip(): value.strip() for name, _, value in parts}
+    if not isinstance(identity, Mapping):
+        return None
+    if not identity:
+        raise DtsdkError("identity mix is empty; give at least one NAME: WEIGHT")
+    weights: dict[int, float] = {}
+    for name, value in identity.items():
+        try:
+            weight = float(value)
+        except (TypeError, ValueError):
+            raise DtsdkError(f"identity mix: the weight of '{name}' is {value!r}, not a number") from None
+        if not weight >= 0:  # also refuses NaN
+            raise DtsdkError(f"identity mix: the weight of '{name}' is {weight}; weights must be >= 0")
+        index = _library_identity(model, name)
+        weights[index] = weights.get(index, 0.0) + weight
+    if sum(weights.values()) <= 0:
+        raise DtsdkError("identity mix: the weights sum to 0; give at least one positive weight")
+    return weights
 
 
 def _library_identity(model, identity) -> int:

@@ -47,7 +47,8 @@ class Talker:
     """Animate speech with a DiffusionTalker.
 
     ``model``: checkpoint directory, Hub repo id, a ``DiffusionTalker``, or ``None`` for the packaged
-    default. ``identity``: the default speaker (a name, ``"auto"`` or ``None`` for generic motion);
+    default. ``identity``: the default speaker (a name or index, a mix such as ``{"t05": 0.7, "t12": 0.3}``,
+    ``"auto"`` or ``None`` for generic motion; see :mod:`dtsdk.identities`);
     ``sampler``/``steps``: default to the model's config. ``guidance``: classifier-free guidance
     weight toward the identity (1 = none; see ``DiffusionTalker.sample``). ``window_s``/``overlap_s``: long-audio
     windows in seconds. ``max_duration_s``: longer audio is refused before it is decoded.
