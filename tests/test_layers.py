@@ -214,3 +214,19 @@ if __name__ == "__main__":
         print(f"{name}: {len(found)} cycle(s)")
         for cycle in found:
             print("  " + describe(cycle, graph))
+
+
+def test_the_default_mesh_rig_is_named_in_one_place():
+    """Outside dtsdk/rigs/, code says DEFAULT_MESH_RIG, never the literal "dtface" (docstrings aside)."""
+    package = Path(__file__).resolve().parents[1] / "dtsdk"
+    found = []
+    for path in package.rglob("*.py"):
+        if "rigs" in path.relative_to(package).parts:
+            continue
+        tree = ast.parse(path.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)}
+        found += [f"{path.relative_to(package)}:{node.lineno}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value == "dtface" and id(node) not in docstrings]
+    assert not found, f"write DEFAULT_MESH_RIG instead of 'dtface' at {', '.join(found)}"

@@ -273,3 +273,16 @@ def test_arkit_output_stays_in_the_unit_range(talker, speech):
     assert raw.min() < 0 or raw.max() > 1  # the untrained model overshoots, as a sampled one can
     anim = talker.animate(wave, sr=SR, seed=0, identity="a")
     assert anim.weights.min() >= 0.0 and anim.weights.max() <= 1.0
+
+
+def test_a_rig_is_looked_up_once_per_request(talker, speech, monkeypatch):
+    """Two samples retargeted to dtface: one registry lookup for the call, the Rig passed on."""
+    import dtsdk.plugins
+
+    wave, _ = speech
+    lookups = []
+    real = dtsdk.plugins.lookup
+    monkeypatch.setattr(dtsdk.plugins, "lookup", lambda kind, name: lookups.append((kind, name)) or real(kind, name))
+    samples = talker.animate(wave, sr=SR, seed=0, num_samples=2, rig="dtface")
+    assert [s.rig for s in samples] == ["dtface", "dtface"]
+    assert [name for kind, name in lookups if kind == "rig"] == ["dtface"], lookups

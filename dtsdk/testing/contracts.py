@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from dtsdk.animation import Animation
-from dtsdk.rigs import ARKIT52
+from dtsdk.rigs import ARKIT52, DEFAULT_MESH_RIG
 from dtsdk.testing.rig_contract import RigContract
 
 
@@ -187,7 +187,7 @@ class ExporterContract:
         w[0, ARKIT52.index("eyeWideRight")] = 0.9
         w[-1, ARKIT52.index("browInnerUp")] = 0.8
         head = np.stack([0.2 * np.sin(2 * np.pi * t), 0.1 * np.cos(2 * np.pi * t), 0.05 - 0.1 * t], 1)  # radians
-        return Animation(w, ARKIT52, 30.0, rig="dtface", head_pose=head,
+        return Animation(w, ARKIT52, 30.0, rig=DEFAULT_MESH_RIG, head_pose=head,
                          meta={"take": "contract", "speaker": "s01", "gain": 0.5})
 
     def _path(self, tmp_path, exporter):
