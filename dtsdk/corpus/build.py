@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from dtsdk.corpus.extras import plan_extra_jobs, speak_extra_clips, swap_voices
 from dtsdk.corpus.manifest import CORPUS_FORMAT_VERSION, MANIFEST_NAME, file_sha256, write_yaml
 from dtsdk.corpus.recipe import CorpusRecipe
 from dtsdk.corpus.splits import SPLITS, plan_speakers, speaker_ids, split_sentences
@@ -130,23 +131,32 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
                          "voice": dataclasses.asdict(voice), "style": style.to_dict(),
                          "order": plan.sentence_order, "minutes": plan.minutes, "counts": plan.counts,
                          "dir": str(tmp / "speakers" / plan.speaker)})
-        results = []
+        # Extra clips (swapped, pauses) in jobs of their own with their own streams: the natural jobs
+        # above are exactly what they were before extra clips existed, so their clips stay byte-identical.
+        extra_jobs = plan_extra_jobs(recipe, plans, jobs, pools)
+        results, extra_results = [], []
         # concurrent.futures, not multiprocessing.Pool: a worker that dies (for instance a script
         # without an `if __name__ == "__main__":` guard, re-run by spawn) breaks the pool with an
         # error instead of being respawned forever.
         spawn = mp.get_context("spawn")
         with _spawnable_main(), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=spawn) as pool:
             try:
-                for future in as_completed([pool.submit(_speak_speaker, job) for job in jobs]):
+                natural = [pool.submit(_speak_speaker, job) for job in jobs]
+                extra = [pool.submit(speak_extra_clips, job) for job in extra_jobs]
+                for future in as_completed(natural):
                     results.append(future.result())
                     if progress:
                         progress(1)
+                extra_results = [future.result() for future in extra]
             except BrokenProcessPool:
                 raise DtsdkError("a corpus worker process died while starting or speaking; when calling "
                                  "build_corpus from a script, put the call under `if __name__ == \"__main__\":` "
                                  "(worker processes re-import the main script)") from None
         results.sort(key=lambda r: r["speaker"])
         clips = [c for r in results for c in r["clips"]]
+        for clip in clips:
+            clip.update({"voice_speaker": clip["speaker"], "style_speaker": clip["speaker"], "kind": "natural"})
+        clips += _link_natural_clips(clips, [c for r in extra_results for c in r["clips"]])
         for clip in clips:
             folder = tmp / "speakers" / clip["speaker"]
             clip["wav"] = f"speakers/{clip['speaker']}/{clip['clip']}.wav"
@@ -163,6 +173,10 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
             "speakers": [{"speaker": j["speaker"], "role": j["role"], "engine": j["voice"]["engine"],
                           "voice": j["voice"]["name"]} for j in jobs],
             "sentences": {"train_pool": len(pools.train), "test_pool": len(pools.test)},
+            # style speaker -> the voice speakers of its swapped clips (dtsdk/corpus/extras.py)
+            "swaps": {"swapped_test": swap_voices(train_ids, recipe.seed, "test"),
+                      "train": (swap_voices(train_ids, recipe.seed, recipe.swapped_train_pairing)
+                                if recipe.swapped_train_share > 0 else {})},
             "splits": {s: _split_summary(clips, s) for s in SPLITS},
             "clips": clips,
         }
@@ -171,6 +185,20 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
     return {"output": str(output), "speakers": len(plans), "clips": len(clips),
             "hours": round(sum(c["duration_s"] for c in clips) / 3600, 3), "build_seconds": round(seconds, 1),
             "splits": {s: manifest["splits"][s] for s in SPLITS}}
+
+
+def _link_natural_clips(natural: list[dict], extra: list[dict]) -> list[dict]:
+    """Extra clips, each swapped clip with ``natural_clip``: the voice speaker's natural clip of the
+    same sentence (same audio, the voice's own style), when one exists."""
+    by_key = {(c["speaker"], c["split"], c["sentence_id"]): c["clip"] for c in natural}
+    out = []
+    for clip in extra:
+        clip = dict(clip)
+        natural_split = clip.pop("natural_split", None)
+        if clip["kind"] == "swapped":
+            clip["natural_clip"] = by_key.get((clip["voice_speaker"], natural_split, clip["sentence_id"]))
+        out.append(clip)
+    return out
 
 
 def _split_summary(clips, split) -> dict:

@@ -10,7 +10,10 @@ import yaml
 from dtsdk.errors import DtsdkError
 from dtsdk.utils.atomic import atomic_open
 
-CORPUS_FORMAT_VERSION = 1
+# 2: every clip names its voice_speaker, style_speaker and kind (natural, swapped, pause). A version-1
+# corpus still reads: its clips are natural, voice = style = speaker (clip_voice_speaker).
+CORPUS_FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 MANIFEST_NAME = "manifest.yaml"
 
 
@@ -37,10 +40,21 @@ def read_manifest(root: str | os.PathLike) -> dict:
             manifest = yaml.safe_load(f)
     except yaml.YAMLError as exc:
         raise DtsdkError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != CORPUS_FORMAT_VERSION:
+    if not isinstance(manifest, dict) or manifest.get("format_version") not in READABLE_FORMAT_VERSIONS:
         got = manifest.get("format_version") if isinstance(manifest, dict) else None
-        raise DtsdkError(f"{path}: corpus format version {got}, this dtsdk reads {CORPUS_FORMAT_VERSION}")
+        raise DtsdkError(f"{path}: corpus format version {got}, this dtsdk reads "
+                         f"{' and '.join(map(str, READABLE_FORMAT_VERSIONS))}")
     return manifest
+
+
+def clip_voice_speaker(clip: dict) -> str:
+    """Whose voice a manifest clip's audio is (a version-1 corpus has only natural clips: ``speaker``)."""
+    return clip.get("voice_speaker", clip["speaker"])
+
+
+def clip_style_speaker(clip: dict) -> str:
+    """Whose style a manifest clip's motion is; it is always the identity label ``speaker``."""
+    return clip.get("style_speaker", clip["speaker"])
 
 
 def verify_checksums(root: str | os.PathLike, manifest: dict | None = None) -> list[str]:

@@ -5,6 +5,11 @@ Training speakers speak training sentences (split ``train``) and unseen test sen
 Held-out speakers are never in training: they speak an enrollment pool (``enroll``, drawn from the
 training sentences, since what matters is that the *speaker* is new) and separate test sentences
 (``heldout_test``).
+
+Two evaluation splits of training speakers and test sentences are made after those
+(:mod:`dtsdk.corpus.extras`): ``swapped_test`` (one speaker's voice articulated in another's style,
+labelled with the style's speaker) and ``pause_test`` (long pauses and silence-only stretches). The
+train split may hold swapped and pause clips too (recipe shares).
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SPLITS = ("train", "test", "enroll", "heldout_test")
+SPLITS = ("train", "test", "enroll", "heldout_test", "swapped_test", "pause_test")
 
 
 @dataclass(frozen=True)

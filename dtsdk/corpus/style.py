@@ -173,3 +173,9 @@ def apply_style(weights: np.ndarray, style: SpeakerStyle) -> np.ndarray:
     out = np.asarray(weights, dtype=np.float64) + resting_face(style)[None, :]
     apply_asymmetry(out, style.asymmetry)
     return np.clip(out, 0.0, 1.0)
+
+
+def rest_pose(style: SpeakerStyle) -> np.ndarray:
+    """(52,) the pose the articulation relaxes to in silence, without blinks and gaze: the resting
+    face after asymmetry, clipped (jaw shut, mouthClose 0, brows only as the resting frown has them)."""
+    return apply_style(np.zeros((1, 52)), style)[0]
