@@ -24,9 +24,16 @@ class Clip:
     """One aligned take, loaded lazily: ``load() -> (audio (S,) float32 at 16 kHz, Animation)``."""
 
     name: str
-    speaker: str
+    speaker: str  # the identity label: whose style the motion is
     load: Callable[[], tuple[np.ndarray, Animation]]
     duration_s: float | None = None
+    voice_speaker: str | None = None  # whose voice the audio is; None: the speaker's own
+
+    @property
+    def voice_is_identity(self) -> bool:
+        """False for a style-swapped clip (another speaker's voice): the audio-to-identity head must
+        not learn to map that voice to this identity."""
+        return self.voice_speaker is None or self.voice_speaker == self.speaker
 
 
 def _corpus_loader(root: Path, wav: str, motion: str):
@@ -42,7 +49,9 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
     """One item per clip per epoch: a random (or, with ``random_crop=False``, the first) window.
 
     Items: ``audio`` (S,) float32, ``motion`` (T, D) float32, ``mask`` (T,) bool, ``speaker`` int
-    (index into ``self.speakers``), ``clip`` str. Batch with the default ``DataLoader`` collate.
+    (index into ``self.speakers``: the identity), ``voice_is_identity`` bool (False on a style-swapped
+    clip, whose audio is another speaker's voice), ``clip`` str. Batch with the default ``DataLoader``
+    collate.
     """
 
     def __init__(self, clips: Sequence[Clip], window_s: float = 2.0, fps: float = 30.0, sample_rate: int = 16000,
@@ -67,14 +76,15 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
     @classmethod
     def from_corpus(cls, root: str | os.PathLike, split: str = "train", **kwargs) -> "TalkingFaceDataset":
         """Clips of one split of a corpus built by ``dtsdk corpus build``."""
-        from dtsdk.corpus.manifest import read_manifest
+        from dtsdk.corpus.manifest import clip_voice_speaker, read_manifest
         from dtsdk.corpus.splits import SPLITS
 
         if split not in SPLITS:
             raise DtsdkError(f"unknown split '{split}'; choose one of {', '.join(SPLITS)}")
         root = Path(root)
         manifest = read_manifest(root)
-        clips = [Clip(c["clip"], c["speaker"], _corpus_loader(root, c["wav"], c["motion"]), c["duration_s"])
+        clips = [Clip(c["clip"], c["speaker"], _corpus_loader(root, c["wav"], c["motion"]), c["duration_s"],
+                      clip_voice_speaker(c))
                  for c in manifest["clips"] if c["split"] == split]
         kwargs.setdefault("fps", manifest["fps"])
         return cls(clips, **kwargs)
@@ -142,4 +152,4 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
         mask[:len(frames)] = True
         return {"audio": torch.from_numpy(audio_win), "motion": torch.from_numpy(motion_win),
                 "mask": torch.from_numpy(mask), "speaker": self.speakers.index(self.clips[index].speaker),
-                "clip": self.clips[index].name}
+                "voice_is_identity": self.clips[index].voice_is_identity, "clip": self.clips[index].name}

@@ -68,7 +68,8 @@ class DiffusionTalker(nn.Module):
 
     # ---- training ------------------------------------------------------------------------------
     def training_loss(self, batch: dict, generator: torch.Generator | None = None) -> dict:
-        """batch: audio (B, S), motion (B, T, D), mask (B, T) bool, speaker (B,) long -> dict of scalars.
+        """batch: audio (B, S), motion (B, T, D), mask (B, T) bool, speaker (B,) long, optional
+        voice_is_identity (B,) bool (default all True) -> dict of scalars.
 
         ``loss`` = the objective's loss + ``infonce_weight * infonce`` (the audio-to-identity head's
         contrastive loss); identity dropout replaces a clip's identity by the null identity.
@@ -78,7 +79,17 @@ class DiffusionTalker(nn.Module):
         x0 = (motion - self.motion_mean) / self.motion_std  # (B, T, D)
         audio = self.encoder(batch["audio"], T)  # (B, T, D_audio)
 
-        infonce = self.personalizer.infonce(self.personalizer.query(audio, mask), speaker)
+        # Only clips whose voice is the identity's teach the audio-to-identity head (what "auto" uses):
+        # a style-swapped clip (batch["voice_is_identity"] False) would teach it that voice -> identity.
+        query = self.personalizer.query(audio, mask)  # (B, E)
+        keep = batch.get("voice_is_identity")
+        keep = torch.ones(B, dtype=torch.bool, device=query.device) if keep is None else keep.to(query.device).bool()
+        if keep.all():
+            infonce = self.personalizer.infonce(query, speaker)
+        elif keep.any():
+            infonce = self.personalizer.infonce(query[keep], speaker[keep])
+        else:  # nothing to learn from: 0, kept in the graph so every rank's parameters get a gradient
+            infonce = query.sum() * 0.0
         identity = self.personalizer.embed(speaker, B)  # (B, E)
         identity, _ = self.personalizer.drop_identity(identity, self.config.identity_dropout if self.training else 0.0,
                                                       generator)
