@@ -270,3 +270,125 @@ def test_real_tts_clip_closes_on_bilabials():
         if p.phone in ("p", "b", "m"):
             for i in _closure_frames(p):
                 assert anim.weights[i, CLOSE] >= 0.04 and abs(anim.weights[i, JAW] - anim.weights[i, CLOSE]) <= 0.01
+
+
+# ---- silence and long pauses (dtsdk/corpus/extras.py) ------------------------------------------------
+REST_CHECKED = ["jawOpen", "mouthClose", "browInnerUp", "browOuterUpLeft", "browOuterUpRight", "browDownLeft",
+                "browDownRight"]
+MARGIN_S = 0.5  # a pause's first and last half second may still be leaving or approaching speech
+
+
+def _paused(pauses_s, seed=0):
+    """The test sentence twice, with the given pauses before, between and after (no TTS needed)."""
+    from types import SimpleNamespace
+
+    from dtsdk.corpus.extras import join_with_pauses
+
+    utt = SimpleNamespace(phones=SENTENCE, audio=speech_like(SENTENCE, seed=seed))
+    return join_with_pauses([utt, utt], pauses_s, SR)
+
+
+def _quiet_frames(silences, num_frames, duration_s):
+    """Frames inside the inserted silences, at least MARGIN_S from speech (clip edges need no margin)."""
+    t = np.arange(num_frames) / FPS
+    quiet = np.zeros(num_frames, bool)
+    for start, end in silences:
+        lo = start + (MARGIN_S if start > 1e-3 else 0.0)
+        hi = end - (MARGIN_S if end < duration_s - 1e-3 else 0.0)
+        quiet |= (t >= lo) & (t <= hi)
+    return quiet
+
+
+def test_pauses_join_into_contiguous_phones_and_exact_silence():
+    from dtsdk.corpus.phones import validate_segments
+
+    audio, phones, silences = _paused([2.0, 4.0, 6.0])
+    speech_s = SENTENCE[-1].end_s
+    validate_segments(phones, len(audio) / SR, tol_s=1e-3)
+    assert len(audio) / SR == pytest.approx(2 * speech_s + 12.0, abs=1e-3)
+    assert np.array(silences) == pytest.approx(np.array([[0, 2], [2 + speech_s, 6 + speech_s],
+                                                          [6 + 2 * speech_s, 12 + 2 * speech_s]]), abs=1e-3)
+    for start, end in silences:
+        assert not audio[int(round(start * SR)):int(round(end * SR))].any()  # digital silence
+    # The inserted pause merges with the sentence's own sil around it: one sil, no zero-length pieces.
+    assert not any(a.phone == b.phone == "sil" for a, b in zip(phones, phones[1:]))
+    assert phones[0].phone == "sil" and phones[0].end_s == pytest.approx(2.0 + SENTENCE[0].duration_s, abs=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_silence_is_the_resting_face(seed):
+    """In a long pause the jaw and brows are within 0.05 of the speaker's rest pose, the mouth is shut,
+    and the face is not frozen: blinks, gaze and head sway go on."""
+    from dtsdk.corpus.style import rest_pose
+
+    audio, phones, silences = _paused([3.0, 5.0, 6.0], seed=seed)
+    style = sample_style(np.random.default_rng(seed))
+    anim = motion_for_utterance(phones, audio, SR, FPS, style, np.random.default_rng(100 + seed),
+                                stationary_blinks=True)
+    quiet = _quiet_frames(silences, anim.num_frames, len(audio) / SR)
+    assert quiet.sum() > 8 * FPS
+    rest = rest_pose(style)
+    idx = [arkit_index(n) for n in REST_CHECKED]
+    off = np.abs(anim.weights[quiet][:, idx] - rest[idx]).max(axis=0)
+    assert off.max() <= 0.05, dict(zip(REST_CHECKED, off.round(3)))
+    assert anim.weights[quiet][:, LIP_OPENING + ROUND].max() <= 0.05  # lips closed, not rounded
+    assert anim.weights[quiet][:, JAW].max() <= 0.05
+    # Speech still moves the mouth, so the pauses are a contrast, not a frozen clip.
+    assert anim.weights[~quiet][:, JAW].max() > 0.2
+    assert anim.head_pose[quiet].std(axis=0).max() > 0.2 * style.head_motion_rad
+    gaze = [arkit_index(n) for n in ARKIT52 if n.startswith("eyeLook")]
+    assert anim.weights[quiet][:, gaze].max() > 0.0
+
+
+@pytest.mark.parametrize("rate", [8.0, 15.0, 30.0])
+def test_blinks_go_on_at_the_style_rate_in_silence(rate):
+    """About 10 minutes of pauses: the blink rate inside them is the style's, within 20 %."""
+    quiet_s, blinks = 0.0, 0
+    style = SpeakerStyle(blink_rate_per_min=rate)
+    for clip in range(50):
+        audio, phones, silences = _paused([3.0, 5.0, 6.0], seed=clip)
+        anim = motion_for_utterance(phones, audio, SR, FPS, style, np.random.default_rng([int(rate), clip]),
+                                    stationary_blinks=True)
+        quiet = _quiet_frames(silences, anim.num_frames, len(audio) / SR)
+        closed = anim.weights[:, BLINK[0]] > 0.5
+        onsets = np.flatnonzero(closed[1:] & ~closed[:-1]) + 1
+        blinks += int(quiet[onsets].sum())
+        quiet_s += quiet.sum() / FPS
+    assert quiet_s > 9 * 60
+    assert abs(blinks / (quiet_s / 60) - rate) <= 0.2 * rate, blinks / (quiet_s / 60)
+
+
+def test_a_silence_only_stretch_is_rest_with_a_noise_floor_or_digital_zero():
+    from dtsdk.corpus.extras import NOISE_FLOOR_DBFS, SILENCE_ONLY_S, pause_utterance
+    from dtsdk.corpus.style import rest_pose
+
+    floors = []
+    for seed in range(12):
+        audio, phones, silences, noise_dbfs = pause_utterance(None, None, np.random.default_rng(seed))
+        duration = len(audio) / SR
+        assert SILENCE_ONLY_S[0] - 0.01 <= duration <= SILENCE_ONLY_S[1] + 0.01
+        assert [p.phone for p in phones] == ["sil"] and silences == [[0.0, pytest.approx(duration, abs=1e-3)]]
+        if noise_dbfs is None:
+            assert not audio.any()
+        else:
+            assert NOISE_FLOOR_DBFS[0] <= noise_dbfs <= NOISE_FLOOR_DBFS[1]
+            assert 10 * np.log10(np.mean(audio.astype(float) ** 2)) == pytest.approx(noise_dbfs, abs=0.5)
+        floors.append(noise_dbfs)
+        style = sample_style(np.random.default_rng(seed))
+        anim = motion_for_utterance(phones, audio, SR, FPS, style, np.random.default_rng(seed))
+        idx = [arkit_index(n) for n in REST_CHECKED]
+        assert np.abs(anim.weights[:, idx] - rest_pose(style)[idx]).max() <= 0.05
+    assert None in floors and any(f is not None for f in floors)  # both kinds of silence occur
+
+
+def test_a_stationary_blink_start_gives_the_rate_on_short_clips():
+    """The natural clips' first blink comes half an interval early (3 s clips get 1.3-1.8x the rate;
+    kept so they stay byte-identical); the extra clips' stationary start gives the rate itself."""
+    from dtsdk.corpus.nonverbal import blink_times
+
+    for rate in (8.0, 20.0):
+        counts = {s: sum(len(blink_times(3.0, rate, np.random.default_rng(i), stationary=s)) for i in range(3000))
+                  for s in (False, True)}
+        expected = 3000 * 3.0 / 60 * rate
+        assert counts[True] == pytest.approx(expected, rel=0.05)
+        assert counts[False] > 1.2 * expected

@@ -217,19 +217,21 @@ def articulate(phones: list[PhoneSegment], audio: np.ndarray, sample_rate: int, 
 
 
 def motion_for_utterance(phones: list[PhoneSegment], audio: np.ndarray, sample_rate: int, fps: float,
-                         style: SpeakerStyle, rng: np.random.Generator):
+                         style: SpeakerStyle, rng: np.random.Generator, stationary_blinks: bool = False):
     """The corpus builder's entry point: articulation + non-verbal motion as a :class:`dtsdk.Animation`
     (rig ``arkit52``, ARKit-52 names, head pose, ``meta["phones"]`` as ``[phone, start_s, end_s, stress]``).
 
     Draws from ``rng`` (target jitter, blinks, brows, head, gaze); the same rng state gives the same
     animation, another state another non-verbal performance of the same speech.
+    ``stationary_blinks``: see :func:`dtsdk.corpus.nonverbal.blink_times` (False for the natural
+    corpus clips, which keep the start they were built with; True for the extra clips).
     """
     from dtsdk.animation import Animation
     from dtsdk.corpus.nonverbal import nonverbal_motion
     from dtsdk.rigs.arkit import ARKIT52
 
     mouth = articulate(phones, audio, sample_rate, fps, style, rng)
-    extra, head_pose = nonverbal_motion(phones, audio, sample_rate, fps, style, rng)
+    extra, head_pose = nonverbal_motion(phones, audio, sample_rate, fps, style, rng, stationary_blinks)
     weights = np.clip(mouth + extra, 0.0, 1.0)
     meta = {"phones": [[p.phone, round(float(p.start_s), 4), round(float(p.end_s), 4), int(p.stress)]
                        for p in phones]}

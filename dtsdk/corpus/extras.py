@@ -246,7 +246,7 @@ def speak_extra_clips(job: dict) -> dict:
                 sentence_id = -1 if silence_only else sentence_id
                 text = text or ""
                 entry = {"silences": silences, "noise_dbfs": noise_dbfs}
-            anim = motion_for_utterance(phones, audio, 16000, job["fps"], style, motion_rng)
+            anim = motion_for_utterance(phones, audio, 16000, job["fps"], style, motion_rng, stationary_blinks=True)
             # t01_swapped_test_000, t01_pause_test_000; in train t01_swapped_train_000, t01_pause_train_000:
             # never a natural clip's name (t01_train_000).
             kind = candidate["kind"]

@@ -41,13 +41,28 @@ _BROW_INNER = arkit_index("browInnerUp")
 _BROW_OUTER = [arkit_index("browOuterUpLeft"), arkit_index("browOuterUpRight")]
 
 
-def blink_times(duration_s: float, rate_per_min: float, rng: np.random.Generator) -> np.ndarray:
+def blink_times(duration_s: float, rate_per_min: float, rng: np.random.Generator,
+                stationary: bool = False) -> np.ndarray:
     """Blink onsets (s): intervals ``refractory + Exponential(mean - refractory)``, so the mean
-    interval is exactly ``60 / rate`` and no two blinks come closer than the refractory period."""
+    interval is exactly ``60 / rate`` and no two blinks come closer than the refractory period.
+
+    The first onset is a uniform point of one interval. With ``stationary=False`` (the natural
+    corpus clips, kept so they stay byte-identical) that interval is a plain draw, which puts the
+    first blink half an interval early on average: a 3 s clip gets 1.3-1.8x the rate. With
+    ``stationary=True`` (the extra clips) it is a length-biased draw, the interval a random moment
+    falls in, so every clip length gets the rate itself.
+    """
     mean_s = 60.0 / max(rate_per_min, 1e-3)
     free_s = max(mean_s - BLINK_REFRACTORY_S, 1e-3)
-    # Start as if the process had been running: the first onset falls inside one interval.
-    t = rng.uniform(0.0, 1.0) * (BLINK_REFRACTORY_S + rng.exponential(free_s))
+    if stationary:
+        # Length-biased refractory + Exponential: with odds refractory : free the excess is an
+        # Exponential, else a Gamma(2) (the density x f(x) / mean split into its two terms).
+        excess = (rng.exponential(free_s) if rng.uniform() < BLINK_REFRACTORY_S / (BLINK_REFRACTORY_S + free_s)
+                  else rng.gamma(2.0, free_s))
+        t = rng.uniform(0.0, 1.0) * (BLINK_REFRACTORY_S + excess)
+    else:
+        # Start as if the process had been running: the first onset falls inside one interval.
+        t = rng.uniform(0.0, 1.0) * (BLINK_REFRACTORY_S + rng.exponential(free_s))
     out = []
     while t < duration_s:
         out.append(t)
@@ -67,11 +82,12 @@ def _pulse(times: np.ndarray, start: float, rise: float, hold: float, fall: floa
     return np.minimum(up, down)
 
 
-def blinks(times: np.ndarray, fps: float, style: SpeakerStyle, rng: np.random.Generator) -> np.ndarray:
-    """``(T,)`` eyelid closure, 0..1, from the blink process."""
+def blinks(times: np.ndarray, fps: float, style: SpeakerStyle, rng: np.random.Generator,
+           stationary: bool = False) -> np.ndarray:
+    """``(T,)`` eyelid closure, 0..1, from the blink process (``stationary``: see :func:`blink_times`)."""
     out = np.zeros(len(times))
     duration_s = len(times) / fps
-    for onset in blink_times(duration_s, style.blink_rate_per_min, rng):
+    for onset in blink_times(duration_s, style.blink_rate_per_min, rng, stationary):
         close, hold, open_ = (rng.uniform(*BLINK_CLOSE_S), rng.uniform(*BLINK_HOLD_S), rng.uniform(*BLINK_OPEN_S))
         depth = rng.uniform(0.9, 1.0)
         # Put the fully closed moment on a frame, so every blink is seen closed at any fps.
@@ -183,14 +199,17 @@ def _gaze_to_weights(gaze: np.ndarray, out: np.ndarray) -> None:
 
 
 def nonverbal_motion(phones: list[PhoneSegment], audio: np.ndarray, sample_rate: int, fps: float,
-                     style: SpeakerStyle, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                     style: SpeakerStyle, rng: np.random.Generator,
+                     stationary_blinks: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Blinks, brows and gaze as ARKit weights to *add* ``(T, 52)``, and head pose ``(T, 3)``
     (yaw, pitch, roll in radians, :class:`dtsdk.Animation`'s convention). ``T`` as in
-    :func:`dtsdk.corpus.articulation.articulate`. The same rng state gives the same motion."""
+    :func:`dtsdk.corpus.articulation.articulate`. The same rng state gives the same motion.
+    ``stationary_blinks``: the first blink as a random moment of a running process sees it
+    (:func:`blink_times`; the natural corpus clips keep the old start)."""
     num_frames = int(math.ceil(len(audio) / float(sample_rate) * fps - 1e-9))
     times = np.arange(num_frames) / fps
     out = np.zeros((num_frames, 52))
-    lids = blinks(times, fps, style, rng)
+    lids = blinks(times, fps, style, rng, stationary_blinks)
     out[:, _BLINK[0]] = lids
     out[:, _BLINK[1]] = lids * rng.uniform(0.97, 1.0)  # the two lids are never quite identical
     brows = brow_raises(times, phones, audio, sample_rate, style, rng)
