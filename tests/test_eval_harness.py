@@ -53,7 +53,7 @@ def test_keys_units_and_ranges(results):
     assert results["num_clips"] == 3 and results["split"] == "test" and results["num_samples"] == 2
     assert results["steps"] == 2 and results["seconds"] >= 0 and results["num_frames"] > 0
     systems = results["systems"]
-    assert set(systems) == {"identity", "auto", "generic", "static_mean_face"}
+    assert set(systems) == {"identity", "auto", "generic", "resampled", "static_mean_face"}
     for name, metrics in systems.items():
         for key in METRIC_KEYS:
             assert key in metrics, (name, key)
@@ -68,7 +68,7 @@ def test_keys_units_and_ranges(results):
 
 def test_diversity_retrieval_and_static_floor(results):
     systems = results["systems"]
-    for name in ("identity", "auto", "generic"):
+    for name in ("identity", "auto", "generic", "resampled"):
         assert systems[name]["diversity_mm"] > 0, name  # seeds differ
     assert systems["static_mean_face"]["diversity_mm"] == 0.0
     assert 0.0 <= systems["auto"]["identity_top1"] <= 1.0
@@ -79,7 +79,8 @@ def test_results_table(results):
     from dtsdk.eval.harness import results_table
 
     table = results_table(results)
-    assert table.count("\n") == 6 and "LVE max-L2 (mm)" in table and "| static_mean_face |" in table
+    assert table.count("\n") == 7 and "LVE max-L2 (mm)" in table and "| static_mean_face |" in table
+    assert "| resampled |" in table and "LVE x floor" in table  # every score also against the floor
 
 
 def _tiny_variant(corpus, directory, **overrides):
@@ -111,7 +112,7 @@ def test_generic_model_scores_only_generic(corpus, tmp_path):
 
     model = _tiny_variant(corpus, tmp_path / "generic", identity_dropout=1.0)
     results = evaluate_model(model, corpus, num_samples=1, steps=2, limit=1, device="cpu")
-    assert set(results["systems"]) == {"generic", "static_mean_face"}
+    assert set(results["systems"]) == {"generic", "resampled", "static_mean_face"}
     with pytest.raises(DtsdkError, match="cannot be scored for this model"):
         evaluate_model(model, corpus, num_samples=1, steps=2, limit=1, device="cpu", systems=["identity"])
 

@@ -1,5 +1,6 @@
-"""``dtsdk eval MODEL --corpus DIR [--split test] [-o results.json]``: thin over
-:func:`dtsdk.eval.harness.evaluate_model`; ``--json`` prints the full result."""
+"""``dtsdk eval [MODEL] --corpus DIR [--split test] [-o results.json]``: thin over
+:func:`dtsdk.eval.harness.evaluate_model`; ``--json`` prints the full result. With no MODEL only
+the systems that need none are scored (``resampled``, ``static_mean_face``)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,8 @@ log = logging.getLogger("dtsdk.eval")
 
 def add(subparsers) -> None:
     p = subparsers.add_parser("eval", help="score a model on a corpus split (LVE, MVE, FDD, diversity, identity)")
-    p.add_argument("model", help="checkpoint directory or Hub repo id")
+    p.add_argument("model", nargs="?", help="checkpoint directory or Hub repo id (omit it to score only "
+                                            "resampled and static_mean_face, which need no model)")
     p.add_argument("--corpus", required=True, help="corpus folder built by `dtsdk corpus build`")
     p.add_argument("--split", default="test", help="test (training speakers, unseen sentences) or heldout_test")
     p.add_argument("--samples", type=int, default=2, help="samples per clip (one batch) for diversity (default 2)")
@@ -21,7 +23,7 @@ def add(subparsers) -> None:
     p.add_argument("--every", type=int, default=1, help="evaluate every N-th clip (a subset with all speakers)")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--systems", help="comma-separated subset of identity,auto,generic,static_mean_face "
+    p.add_argument("--systems", help="comma-separated subset of identity,auto,generic,resampled,static_mean_face "
                                      "(default: all the model supports)")
     p.add_argument("-o", "--output", help="write the results JSON here (atomically)")
     p.set_defaults(func=run)

@@ -7,10 +7,15 @@ Systems scored on the same clips (definitions and units: ``docs/metrics.md``):
 - ``auto``: the identity matched from the audio, as a user with an unknown voice gets it; its
   ``identity_top1`` is the retrieval accuracy against the true speaker (known speakers only);
 - ``generic``: the null identity (``identity=None``): what identity conditioning is compared with;
+- ``resampled``: no model; the corpus generator itself, run again on each clip's stored phones,
+  audio and speaker style with another seed (:mod:`dtsdk.corpus.resample`). A perfect generative
+  model scores this, so it is the floor LVE, FDD, blinks and style error are judged against;
 - ``static_mean_face``: the mean ARKit pose of the training split repeated, a floor every table
   needs (it scores diversity 0 and FDD = the ground truth's own upper-face dynamics).
 
-A model trained without identities (``identity_dropout: 1.0``) is scored as ``generic`` only.
+A model trained without identities (``identity_dropout: 1.0``) is scored as ``generic`` only (and
+the two systems that need no model). ``resampled`` and ``static_mean_face`` can be scored with no
+model at all (``model=None``).
 """
 from __future__ import annotations
 
@@ -88,12 +93,16 @@ class _System:
         return out
 
 
-SYSTEMS = ("identity", "auto", "generic", "static_mean_face")
+SYSTEMS = ("identity", "auto", "generic", "resampled", "static_mean_face")
+MODEL_FREE_SYSTEMS = ("resampled", "static_mean_face")  # scored without a model
 
 
 def default_systems(model) -> tuple[str, ...]:
-    """Every system a model can be scored as (a generic model has no identities to use)."""
-    return ("generic", "static_mean_face") if model.is_generic else SYSTEMS
+    """Every system a model can be scored as (a generic model has no identities to use; no model,
+    ``None``, only the systems that need none)."""
+    if model is None:
+        return MODEL_FREE_SYSTEMS
+    return ("generic", *MODEL_FREE_SYSTEMS) if model.is_generic else SYSTEMS
 
 
 def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, steps: int | None = None,
@@ -102,16 +111,17 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     """Score ``model`` (checkpoint dir, Hub id or DiffusionTalker) on ``split`` of ``corpus``.
 
     Each clip is animated as one batch of ``num_samples`` samples from ``seed`` (sample 0 is scored,
-    all of them give the sample diversity). ``every=K`` scores every K-th clip (a quick subset
+    all of them give the sample diversity); the ``resampled`` system draws ``num_samples`` times
+    from the corpus generator with ``seed``. ``every=K`` scores every K-th clip (a quick subset
     that keeps all speakers), ``limit`` then caps the count. ``systems``: a subset of
-    :data:`SYSTEMS` (default: all the model supports). ``sampler``/``steps``: default to the
-    model's; ``guidance``: identity guidance weight (1 = none). Returns a JSON-able dict; every
-    metric key carries its unit (``_mm``, ``_mm2``); unitless numbers are counts, accuracies in
-    [0, 1] or ARKit weight units.
+    :data:`SYSTEMS` (default: all the model supports); ``model=None`` scores only
+    :data:`MODEL_FREE_SYSTEMS`. ``sampler``/``steps``: default to the model's; ``guidance``:
+    identity guidance weight (1 = none). Returns a JSON-able dict; every metric key carries its
+    unit (``_mm``, ``_mm2``); unitless numbers are counts, accuracies in [0, 1] or ARKit weight units.
     """
-    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.corpus.manifest import clip_style_speaker, read_manifest
+    from dtsdk.corpus.resample import resample_clip, speaker_style
     from dtsdk.eval import identity_retrieval_top1
-    from dtsdk.inference import Talker
 
     if split not in EVAL_SPLITS:
         raise DtsdkError(f"unknown evaluation split '{split}'; choose one of {', '.join(EVAL_SPLITS)}")
@@ -123,18 +133,16 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         raise DtsdkError(f"{corpus}: no such corpus folder")
     manifest = read_manifest(root)
     clips = _clips(manifest, split, limit, every)
-    talker = Talker(model, sampler=sampler, steps=steps, device=device, guidance=guidance)
-    if not talker.config.is_arkit:
-        raise DtsdkError(f"{talker.model_name}: dtsdk eval scores ARKit-52 models against a dtsdk corpus (decoded "
-                         f"onto {RIG}); this model's motion space is '{talker.config.rig}' "
-                         f"({talker.config.motion_dim} values a frame)")
-    systems = tuple(systems or default_systems(talker.model))
-    unknown = [name for name in systems if name not in default_systems(talker.model)]
+    talker = _talker(model, sampler, steps, device, guidance)
+    supported = default_systems(talker.model if talker else None)
+    systems = tuple(systems or supported)
+    unknown = [name for name in systems if name not in supported]
     if unknown:
-        raise DtsdkError(f"system(s) {', '.join(unknown)} cannot be scored for this model; "
-                         f"choose from {', '.join(default_systems(talker.model))}")
-    known = set(talker.identities)
+        what = "without a model" if talker is None else "for this model"
+        raise DtsdkError(f"system(s) {', '.join(unknown)} cannot be scored {what}; choose from {', '.join(supported)}")
+    known = set(talker.identities) if talker else set()
     mean_pose = mean_training_pose(root, manifest) if "static_mean_face" in systems else None
+    styles: dict[str, object] = {}  # speaker -> SpeakerStyle, read once
 
     rig = get_rig(RIG)
     scored = {name: _System(rig) for name in systems}
@@ -158,6 +166,12 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
                 truth.append(talker.identities.index(speaker))
         if "generic" in scored:
             scored["generic"].add([a.arkit_weights() for a in samples(None)], gt, speaker)
+        if "resampled" in scored:
+            style_speaker = clip_style_speaker(clip)
+            if style_speaker not in styles:
+                styles[style_speaker] = speaker_style(root, style_speaker)
+            draws = resample_clip(root, clip, seed=seed, draws=num_samples, style=styles[style_speaker])
+            scored["resampled"].add(draws, gt, speaker)
         if "static_mean_face" in scored:
             still = np.repeat(mean_pose[None], len(gt), axis=0)
             scored["static_mean_face"].add([still] * num_samples, gt, speaker)  # diversity 0 by construction
@@ -168,13 +182,29 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         results["auto"]["identity_top1"] = identity_retrieval_top1(retrieved, truth) if truth else None
         results["auto"]["num_retrieval_queries"] = len(truth)
     return {
-        "model": talker.model_name, "objective": talker.config.objective, "corpus": os.fspath(root), "split": split,
+        "model": talker.model_name if talker else None, "objective": talker.config.objective if talker else None,
+        "corpus": os.fspath(root), "split": split,
         "rig": RIG, "num_clips": len(clips), "num_frames": total_frames,
-        "speakers": sorted({c["speaker"] for c in clips}), "model_identities": talker.identities,
-        "every": every, "num_samples": num_samples, "steps": talker.steps, "sampler": talker.sampler,
-        "guidance": guidance, "seed": seed,
+        "speakers": sorted({c["speaker"] for c in clips}), "model_identities": talker.identities if talker else [],
+        "every": every, "num_samples": num_samples, "steps": talker.steps if talker else None,
+        "sampler": talker.sampler if talker else None, "guidance": guidance, "seed": seed,
         "systems": results, "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _talker(model, sampler, steps, device, guidance):
+    """The :class:`~dtsdk.inference.Talker` that scores ``model`` (``None`` for no model), checked
+    to be an ARKit-52 model."""
+    if model is None:
+        return None
+    from dtsdk.inference import Talker
+
+    talker = Talker(model, sampler=sampler, steps=steps, device=device, guidance=guidance)
+    if not talker.config.is_arkit:
+        raise DtsdkError(f"{talker.model_name}: dtsdk eval scores ARKit-52 models against a dtsdk corpus (decoded "
+                         f"onto {RIG}); this model's motion space is '{talker.config.rig}' "
+                         f"({talker.config.motion_dim} values a frame)")
+    return talker
 
 
 # Columns of the markdown table: (header, key); headers carry the unit.
@@ -185,19 +215,41 @@ TABLE_COLUMNS = (("LVE max-L2 (mm)", "lve_max_l2_mm"), ("LVE max-sq (mm²)", "lv
                  ("identity top-1", "identity_top1"))
 
 
+# Scores judged against the `resampled` floor (a perfect generative model's): (header, key).
+FLOOR_COLUMNS = (("LVE x floor", "lve_max_l2_mm"), ("FDD abs x floor", "fdd_abs_mm2"),
+                 ("style error x floor", "style_error"), ("blinks x floor", "blinks_per_min"))
+
+
 def results_table(results: dict) -> str:
-    """A markdown table (one row per system) of :func:`evaluate_model`'s result, for benchmark docs."""
-    return comparison_table([(name, metrics) for name, metrics in results["systems"].items()])
+    """A markdown table (one row per system) of :func:`evaluate_model`'s result, for benchmark docs;
+    with the ``resampled`` system among them, each score also as a multiple of its floor."""
+    return comparison_table([(name, metrics) for name, metrics in results["systems"].items()],
+                            floor=results["systems"].get("resampled"))
 
 
-def comparison_table(rows) -> str:
-    """A markdown table from ``[(row label, metrics dict or None), ...]``; ``None`` rows are skipped."""
-    header = "| system | " + " | ".join(h for h, _ in TABLE_COLUMNS) + " |"
-    lines = [header, "|" + "---|" * (len(TABLE_COLUMNS) + 1)]
+def comparison_table(rows, floor: dict | None = None) -> str:
+    """A markdown table from ``[(row label, metrics dict or None), ...]``; ``None`` rows are skipped.
+
+    ``floor``: the ``resampled`` system's metrics; when given, :data:`FLOOR_COLUMNS` follow, each a
+    system's score divided by the floor's (1 = a perfect generative model; the deterministic
+    regression can go below 1 on LVE, see docs/metrics.md).
+    """
+    columns = TABLE_COLUMNS + (FLOOR_COLUMNS if floor else ())
+    header = "| system | " + " | ".join(h for h, _ in columns) + " |"
+    lines = [header, "|" + "---|" * (len(columns) + 1)]
     for label, metrics in rows:
         if metrics is not None:
-            lines.append(f"| {label} | " + " | ".join(_cell(metrics.get(key)) for _, key in TABLE_COLUMNS) + " |")
+            cells = [_cell(metrics.get(key)) for _, key in TABLE_COLUMNS]
+            if floor:
+                cells += [_cell(_ratio(metrics.get(key), floor.get(key))) for _, key in FLOOR_COLUMNS]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _ratio(value, floor_value) -> float | None:
+    if value is None or not floor_value:
+        return None
+    return float(value) / float(floor_value)
 
 
 def _cell(value) -> str:
