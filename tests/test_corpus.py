@@ -1,5 +1,6 @@
 """The synthetic corpus: the tiny recipe builds, is deterministic, splits do not leak, timings fit the audio."""
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from dtsdk.corpus.build import build_corpus
 from dtsdk.corpus.manifest import read_manifest, verify_checksums
 from dtsdk.corpus.recipe import CorpusRecipe
+from dtsdk.corpus.sentences import load_sentences
 from dtsdk.corpus.splits import split_sentences
 from dtsdk.data import TalkingFaceDataset
 from dtsdk.errors import DtsdkError
@@ -43,15 +45,23 @@ def test_tiny_recipe_builds_every_split(tiny):
     assert verify_checksums(root) == []
 
 
-def test_no_leaks_between_splits(tiny):
-    root, _, _ = tiny
-    clips = read_manifest(root)["clips"]
-    train_sentences = {c["sentence_id"] for c in clips if c["split"] == "train"}
-    test_sentences = {c["sentence_id"] for c in clips if c["split"] in ("test", "heldout_test")}
+def _assert_no_leaks(clips, recipe):
+    pools = split_sentences(len(load_sentences()), recipe.test_sentence_fraction, recipe.seed)
+    spoken = [c for c in clips if c["sentence_id"] >= 0]  # -1: a silence-only clip
+    train_sentences = {c["sentence_id"] for c in spoken if c["split"] in ("train", "enroll")}
+    test_sentences = {c["sentence_id"] for c in spoken if c["split"] in ("test", "heldout_test", "swapped_test",
+                                                                         "pause_test")}
     assert not train_sentences & test_sentences, "a test sentence was spoken in training"
-    train_speakers = {c["speaker"] for c in clips if c["split"] == "train"}
-    heldout_speakers = {c["speaker"] for c in clips if c["split"] in ("enroll", "heldout_test")}
-    assert not train_speakers & heldout_speakers, "a held-out speaker appears in training"
+    assert train_sentences <= set(pools.train) and test_sentences <= set(pools.test)
+    heldout = {c["speaker"] for c in clips if c["split"] in ("enroll", "heldout_test")}
+    others = [c for c in clips if c["split"] not in ("enroll", "heldout_test")]
+    for field in ("speaker", "voice_speaker", "style_speaker"):
+        assert not {c[field] for c in others} & heldout, f"a held-out speaker appears as {field} outside its splits"
+
+
+def test_no_leaks_between_splits(tiny):
+    root, _, recipe = tiny
+    _assert_no_leaks(read_manifest(root)["clips"], recipe)
 
 
 def test_distinct_voices_and_styles(tiny):
@@ -67,12 +77,14 @@ def test_distinct_voices_and_styles(tiny):
 
 def test_build_is_deterministic(tiny, tmp_path):
     root, _, recipe = tiny
-    recipe = CorpusRecipe.from_dict({**recipe.to_dict(), "train_speakers": 2, "heldout_speakers": 1, "workers": 1})
+    recipe = CorpusRecipe.from_dict({**recipe.to_dict(), "train_speakers": 2, "heldout_speakers": 1, "workers": 1,
+                                     "swapped_train_share": 0.2, "swapped_train_pairing": "test"})
     a = build_corpus(recipe, tmp_path / "a")
     b = build_corpus(recipe, tmp_path / "b")
     ma, mb = read_manifest(tmp_path / "a"), read_manifest(tmp_path / "b")
-    assert [c["sha256"] for c in ma["clips"]] == [c["sha256"] for c in mb["clips"]]
+    assert [(c["clip"], c["sha256"]) for c in ma["clips"]] == [(c["clip"], c["sha256"]) for c in mb["clips"]]
     assert a["clips"] == b["clips"]
+    assert {c["kind"] for c in ma["clips"]} == {"natural", "swapped", "pause"}  # the extra clips too
 
 
 def test_closures_fall_on_quiet_frames(tiny):
@@ -158,3 +170,140 @@ def test_a_script_without_a_main_guard_fails_clearly_instead_of_hanging(tmp_path
     assert out.returncode != 0
     assert 'if __name__ == "__main__":' in out.stderr
     assert not (tmp_path / "c").exists()  # nothing half-written
+
+
+# ---- the extra clips: style-swapped, pauses (dtsdk/corpus/extras.py) ---------------------------------
+CHECKSUMS = Path(__file__).parent / "data" / "corpus" / "tiny_checksums.json"
+
+
+def _assert_natural_clips_unchanged(manifest):
+    """The clips the code made before extra clips existed are byte-identical (the shipped model and
+    docs/benchmarks.md were made on them). The wavs depend on the TTS engine build, hence the skip."""
+    import json
+    import subprocess
+
+    recorded = json.loads(CHECKSUMS.read_text())
+    espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout
+    if recorded["recorded_with"]["espeak-ng"] not in espeak:
+        pytest.skip(f"{CHECKSUMS.name} was recorded with espeak-ng {recorded['recorded_with']['espeak-ng']}")
+    got = {c["clip"]: c["sha256"] for c in manifest["clips"]}
+    changed = [name for name, sha in recorded["clips"].items() if got.get(name) != sha]
+    assert not changed, f"natural clips changed: {changed[:5]}"
+    natural = [c["clip"] for c in manifest["clips"] if c["kind"] == "natural"]
+    assert sorted(natural) == sorted(recorded["clips"])
+
+
+def test_natural_clips_are_byte_identical_to_before_extra_clips(tiny):
+    _assert_natural_clips_unchanged(read_manifest(tiny[0]))
+
+
+def test_every_clip_names_its_voice_and_style(tiny):
+    root, _, _ = tiny
+    manifest = read_manifest(root)
+    assert manifest["format_version"] == 2
+    for c in manifest["clips"]:
+        assert c["style_speaker"] == c["speaker"], c["clip"]  # the identity label is the style's speaker
+        assert (c["voice_speaker"] == c["speaker"]) == (c["kind"] != "swapped"), c["clip"]
+        assert c["wav"].startswith(f"speakers/{c['speaker']}/") and verify_checksums(root, manifest) == []
+
+
+def test_swapped_test_clips_are_one_voice_in_another_style(tiny):
+    import dtsdk
+
+    root, _, recipe = tiny
+    manifest = read_manifest(root)
+    clips = {c["clip"]: c for c in manifest["clips"]}
+    swapped = [c for c in manifest["clips"] if c["split"] == "swapped_test"]
+    train_ids = sorted(s["speaker"] for s in manifest["speakers"] if s["role"] == "train")
+    assert sorted({c["speaker"] for c in swapped}) == train_ids
+    assert len(swapped) == len(train_ids) * min(recipe.swapped_test_sentences, recipe.test_sentences)
+    for c in swapped:
+        assert c["kind"] == "swapped" and c["voice_speaker"] != c["speaker"]
+        assert manifest["swaps"]["swapped_test"][c["speaker"]] == [c["voice_speaker"]]
+        natural = clips[c["natural_clip"]]  # the voice's own test clip of the sentence: the same audio
+        assert natural["speaker"] == c["voice_speaker"] and natural["split"] == "test"
+        assert natural["sentence_id"] == c["sentence_id"] and natural["sha256"]["wav"] == c["sha256"]["wav"]
+        assert natural["sha256"]["motion"] != c["sha256"]["motion"]
+        assert dtsdk.Animation.load(root / c["motion"]).meta["voice_speaker"] == c["voice_speaker"]
+    ds = TalkingFaceDataset.from_corpus(root, split="swapped_test", window_s=1.0, speakers=train_ids)
+    assert not any(ds[i]["voice_is_identity"] for i in range(len(ds)))
+    train = TalkingFaceDataset.from_corpus(root, split="train", window_s=1.0, speakers=train_ids)
+    assert all(train[i]["voice_is_identity"] for i in range(len(train)))  # the share is 0 by default
+
+
+def test_a_swapped_clip_is_the_voice_articulated_with_the_partner_style(tiny):
+    """Regenerate one swapped clip from what the docs say: voice A's audio and phones, style B, the
+    clip's own stream default_rng(SeedSequence([seed, 5, index of B, k]).spawn(2)[1])."""
+    import yaml
+
+    import dtsdk
+    from dtsdk.corpus.articulation import motion_for_utterance
+    from dtsdk.corpus.extras import SWAPPED_TEST_STREAM
+    from dtsdk.corpus.style import SpeakerStyle
+    from dtsdk.corpus.tts import Voice, synthesize
+
+    root, _, recipe = tiny
+    clip = next(c for c in read_manifest(root)["clips"] if c["clip"].endswith("_swapped_test_001"))
+    spec = {s: yaml.safe_load((root / "speakers" / s / "speaker.yaml").read_text())
+            for s in (clip["voice_speaker"], clip["speaker"])}
+    utt = synthesize(clip["text"], Voice(**spec[clip["voice_speaker"]]["voice"]))
+    seq = np.random.SeedSequence([recipe.seed, SWAPPED_TEST_STREAM, int(clip["speaker"][1:]) - 1, 1]).spawn(2)[1]
+    again = motion_for_utterance(utt.phones, utt.audio, 16000, recipe.fps,
+                                 SpeakerStyle.from_dict(spec[clip["speaker"]]["style"]),
+                                 np.random.default_rng(seq), stationary_blinks=True)
+    assert np.array_equal(again.weights, dtsdk.Animation.load(root / clip["motion"]).weights)
+
+
+@pytest.fixture(scope="module")
+def tiny_swapped_train(tmp_path_factory):
+    """The tiny recipe with swapped training clips on."""
+    recipe = CorpusRecipe.from_dict({**CorpusRecipe.from_yaml("tiny").to_dict(), "swapped_train_share": 0.5})
+    root = tmp_path_factory.mktemp("corpus") / "tiny_swapped"
+    build_corpus(recipe, root)
+    return root, recipe
+
+
+def test_swapped_training_clips_are_an_option_that_changes_no_natural_clip(tiny_swapped_train):
+    root, recipe = tiny_swapped_train
+    manifest = read_manifest(root)
+    _assert_no_leaks(manifest["clips"], recipe)
+    swapped = [c for c in manifest["clips"] if c["split"] == "train" and c["kind"] == "swapped"]
+    test_pairs = {(c["voice_speaker"], c["speaker"]) for c in manifest["clips"] if c["split"] == "swapped_test"}
+    assert swapped and all(c["voice_speaker"] != c["speaker"] for c in swapped)
+    assert not {(c["voice_speaker"], c["speaker"]) for c in swapped} & test_pairs  # pairing "disjoint"
+    for speaker, voices in manifest["swaps"]["train"].items():
+        mine = [c for c in swapped if c["speaker"] == speaker]
+        assert {c["voice_speaker"] for c in mine} == set(voices)
+        assert sum(c["duration_s"] for c in mine) / 60 >= recipe.swapped_train_share * recipe.train_minutes
+        for c in mine:  # the voice's own training sentence, so the same audio is there in two styles
+            natural = next(n for n in manifest["clips"] if n["clip"] == c["natural_clip"])
+            assert natural["sha256"]["wav"] == c["sha256"]["wav"] and natural["split"] == "train"
+    ds = TalkingFaceDataset.from_corpus(root, split="train", window_s=1.0)
+    flags = {ds.clips[i].name: ds[i]["voice_is_identity"] for i in range(len(ds))}
+    assert {name for name, ok in flags.items() if not ok} == {c["clip"] for c in swapped}
+    _assert_natural_clips_unchanged(manifest)
+
+
+def test_pause_clips_hold_long_silences(tiny):
+    import dtsdk
+    from dtsdk.corpus.extras import NOISE_FLOOR_DBFS, PAUSE_S, SILENCE_ONLY_S
+
+    root, _, recipe = tiny
+    manifest = read_manifest(root)
+    pauses = [c for c in manifest["clips"] if c["kind"] == "pause"]
+    assert {c["split"] for c in pauses} == {"train", "pause_test"}
+    assert len([c for c in pauses if c["split"] == "pause_test"]) == recipe.pause_test_clips * recipe.train_speakers
+    longest = 0.0
+    for c in pauses:
+        audio = dtsdk.load_audio(root / c["wav"])
+        assert c["silences"] and c["voice_speaker"] == c["speaker"]
+        for start, end in c["silences"]:
+            longest = max(longest, end - start)
+            assert end - start <= max(PAUSE_S[1], SILENCE_ONLY_S[1]) + 1e-3
+            quiet = audio[int(start * 16000) + 1:int(end * 16000) - 1].astype(float)
+            if c["noise_dbfs"] is None:
+                assert not quiet.any(), c["clip"]  # digital silence
+            else:
+                level = 10 * np.log10(np.mean(quiet ** 2) + 1e-20)
+                assert NOISE_FLOOR_DBFS[0] - 1 <= level <= NOISE_FLOOR_DBFS[1] + 1, c["clip"]
+    assert longest >= 2.0
