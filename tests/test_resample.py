@@ -85,14 +85,24 @@ def test_replay_with_the_builders_generator_gives_the_stored_motion(corpus, mani
     (0.1 ms) and of the 16-bit audio. So the stored inputs are everything the motion depends on
     besides the generator, and a resampled draw is a true second draw of the generator."""
     from dtsdk.corpus.resample import articulate_clip, clip_inputs
+    from dtsdk.corpus.visemes import LIP_OPENING_CHANNELS, PRESS_CHANNELS
 
+    closure = {"jawOpen", "mouthClose", "cheekPuff", *PRESS_CHANNELS, *LIP_OPENING_CHANNELS}
     worst_weight = worst_head = 0.0
     kinds = set()
     for clip, rng in _builder_generators(manifest):
         stored = _stored(corpus, clip)
         replay = articulate_clip(clip_inputs(corpus, clip), rng)
         assert replay.weights.shape == stored.weights.shape and replay.names == stored.names
-        worst_weight = max(worst_weight, float(np.abs(replay.weights - stored.weights).max()))
+        diff = np.abs(replay.weights - stored.weights)
+        # A rounded phone time can move one closure edge across a frame time (4 frames of the
+        # default corpus's 2,976 clips): at most one such frame per clip, in closure channels only.
+        edges = np.flatnonzero(diff.max(1) > 1e-3)
+        assert len(edges) <= 1, (clip["clip"], edges)
+        if len(edges):
+            assert {ARKIT52[c] for c in np.flatnonzero(diff[edges[0]] > 1e-3)} <= closure, clip["clip"]
+            diff = np.delete(diff, edges, axis=0)
+        worst_weight = max(worst_weight, float(diff.max()))
         worst_head = max(worst_head, float(np.abs(replay.head_pose - stored.head_pose).max()))
         kinds.add(clip.get("kind", "natural"))
     # Measured 2.0e-4 (weights) on this recipe; a generator out of step gives ~1.
