@@ -275,7 +275,6 @@ def test_real_tts_clip_closes_on_bilabials():
 # ---- silence and long pauses (dtsdk/corpus/extras.py) ------------------------------------------------
 REST_CHECKED = ["jawOpen", "mouthClose", "browInnerUp", "browOuterUpLeft", "browOuterUpRight", "browDownLeft",
                 "browDownRight"]
-MARGIN_S = 0.5  # a pause's first and last half second may still be leaving or approaching speech
 
 
 def _paused(pauses_s, seed=0):
@@ -289,14 +288,9 @@ def _paused(pauses_s, seed=0):
 
 
 def _quiet_frames(silences, num_frames, duration_s):
-    """Frames inside the inserted silences, at least MARGIN_S from speech (clip edges need no margin)."""
-    t = np.arange(num_frames) / FPS
-    quiet = np.zeros(num_frames, bool)
-    for start, end in silences:
-        lo = start + (MARGIN_S if start > 1e-3 else 0.0)
-        hi = end - (MARGIN_S if end < duration_s - 1e-3 else 0.0)
-        quiet |= (t >= lo) & (t <= hi)
-    return quiet
+    from dtsdk.corpus.extras import silent_frames
+
+    return silent_frames(silences, num_frames, FPS, duration_s)
 
 
 def test_pauses_join_into_contiguous_phones_and_exact_silence():

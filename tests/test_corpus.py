@@ -307,3 +307,25 @@ def test_pause_clips_hold_long_silences(tiny):
                 level = 10 * np.log10(np.mean(quiet ** 2) + 1e-20)
                 assert NOISE_FLOOR_DBFS[0] - 1 <= level <= NOISE_FLOOR_DBFS[1] + 1, c["clip"]
     assert longest >= 2.0
+
+
+def test_built_pause_clips_rest_in_silence(tiny):
+    import yaml
+
+    import dtsdk
+    from dtsdk.corpus.extras import silent_frames
+    from dtsdk.corpus.style import SpeakerStyle, rest_pose
+    from dtsdk.rigs.arkit import arkit_index
+
+    root, _, _ = tiny
+    checked = [arkit_index(n) for n in ("jawOpen", "mouthClose", "browInnerUp", "browOuterUpLeft",
+                                        "browOuterUpRight", "browDownLeft", "browDownRight")]
+    quiet_s = 0.0
+    for c in (c for c in read_manifest(root)["clips"] if c["kind"] == "pause"):
+        style = yaml.safe_load((root / "speakers" / c["speaker"] / "speaker.yaml").read_text())["style"]
+        rest = rest_pose(SpeakerStyle.from_dict(style))
+        anim = dtsdk.Animation.load(root / c["motion"])
+        quiet = silent_frames(c["silences"], anim.num_frames, anim.fps, c["duration_s"])
+        assert np.abs(anim.weights[quiet][:, checked] - rest[checked]).max(initial=0.0) <= 0.05, c["clip"]
+        quiet_s += quiet.sum() / anim.fps
+    assert quiet_s > 20

@@ -40,6 +40,7 @@ INNER_PAUSE_PROB = 0.6  # the sentence is split at a word boundary with a pause 
 # dBFS RMS is 30-50 dB under the TTS speech (-18 dBFS), audible only as hiss.
 DIGITAL_SILENCE_SHARE = 0.3
 NOISE_FLOOR_DBFS = (-70.0, -50.0)
+SPEECH_MARGIN_S = 0.5  # silent frames this close to speech are transitions, not rest (silent_frames)
 
 
 # ---- who pairs with whom ------------------------------------------------------------------------------
@@ -198,6 +199,20 @@ def pause_utterance(text: str | None, voice, rng: np.random.Generator, sample_ra
         noise_dbfs = round(float(rng.uniform(*NOISE_FLOOR_DBFS)), 1)
         audio = np.clip(audio + 10 ** (noise_dbfs / 20) * rng.standard_normal(len(audio)), -1.0, 1.0)
     return audio.astype(np.float32), phones, silences, noise_dbfs
+
+
+def silent_frames(silences: list, num_frames: int, fps: float, duration_s: float,
+                  margin_s: float = SPEECH_MARGIN_S) -> np.ndarray:
+    """``(T,)`` bool: the frames of a pause clip's ``silences`` (its manifest field) at least
+    ``margin_s`` from speech, where the target is the resting face. A span's clip-edge side needs no
+    margin; next to speech the face is still leaving or approaching it (a brow raise falls for 350 ms)."""
+    t = np.arange(num_frames) / fps
+    quiet = np.zeros(num_frames, bool)
+    for start, end in silences:
+        lo = start + (margin_s if start > 1e-3 else 0.0)
+        hi = end - (margin_s if end < duration_s - 1e-3 else 0.0)
+        quiet |= (t >= lo) & (t <= hi)
+    return quiet
 
 
 # ---- the worker ----------------------------------------------------------------------------------------
