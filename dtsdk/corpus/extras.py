@@ -111,6 +111,9 @@ def plan_extra_jobs(recipe, plans, jobs, pools) -> list[dict]:
             order = np.random.default_rng([recipe.seed, PAUSE_TEST_STREAM, index]).permutation(pools.test)
             groups.append({"split": "pause_test", "stream": PAUSE_TEST_STREAM, "count": recipe.pause_test_clips,
                            "candidates": [cand(style_speaker, s, "pause") for s in order]})
+        for group in groups:
+            if "minutes" in group:  # no clip is under half a second: more candidates would never be spoken
+                group["candidates"] = group["candidates"][:int(group["minutes"] * 120) + 10]
         if groups:
             extra.append({"speaker": style_speaker, "index": index, "seed": recipe.seed, "fps": recipe.fps,
                           "style": me["style"], "dir": me["dir"], "groups": groups})
