@@ -22,7 +22,7 @@ Inputs, and how close they are to the builder's own:
 What the two roundings change, measured by replaying every clip with the builder's own generator
 from these inputs (``tests/test_resample.py`` does it on the tiny corpus): the stream of random
 draws stays in step (every clip draws the same numbers), and the motion comes back to within
-4e-4 weight units on every frame of the default corpus's 2,976 clips but 4 frames: in
+6e-4 weight units on every frame of the default corpus's 2,976 clips but 4 frames: in
 ``t04_train_033``, ``t11_train_063``, ``h03_enroll_003`` and ``h04_enroll_016`` one frame each
 sits on the edge of a p/b/m closure that the 0.1 ms rounding moves across the frame's time, so
 that frame's lip press differs by 0.27-0.79. No clip of ``test`` or ``heldout_test`` has one. With
