@@ -173,7 +173,8 @@ def train(recipe: PortraitRecipe, output: str | os.PathLike | None = None, data:
         opt_g.zero_grad(set_to_none=True)
         g_terms["loss"].backward()
         opt_g.step()
-        losses = {**{k: float(v) for k, v in g_terms.items()}, **{f"d_{k}": float(v) for k, v in d_terms.items()}}
+        losses = {**{k: float(v.detach()) for k, v in g_terms.items()},
+                  **{f"d_{k}": float(v.detach()) for k, v in d_terms.items()}}
         if not all(np.isfinite(list(losses.values()))):
             raise DtsdkError(f"training diverged at step {step}: a loss is not finite ({losses}); lower lr")
         history.append(losses)

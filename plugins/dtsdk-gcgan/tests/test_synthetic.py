@@ -73,3 +73,13 @@ def test_bad_requests_are_one_line_errors():
         with pytest.raises(DtsdkError) as err:
             call()
         assert "\n" not in str(err.value)
+
+
+def test_preview_grid_draws_every_sample_with_its_landmarks(small_set, tmp_path):
+    from dtsdk_gcgan.preview import LANDMARK_COLOR, main, sample_grid
+
+    grid = sample_grid(small_set, columns=8, scale=2)
+    assert grid.shape == (4 * 128, 8 * 128, 3)
+    assert (grid == LANDMARK_COLOR).all(-1).sum() > 68 * len(small_set)  # a plus sign per landmark
+    main([str(tmp_path / "grid.png"), "--identities", "1", "--expressions", "2", "--size", "32"])
+    assert (tmp_path / "grid.png").stat().st_size > 0

@@ -57,7 +57,7 @@ def test_reconstruction_loss_drops_on_one_batch(small_set):
         opt.zero_grad()
         terms["loss"].backward()
         opt.step()
-        history.append(float(terms["reconstruction"]))
+        history.append(float(terms["reconstruction"].detach()))
     assert all(np.isfinite(history))
     assert history[-1] < 0.7 * history[0], history
 
