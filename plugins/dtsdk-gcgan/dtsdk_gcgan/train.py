@@ -68,9 +68,10 @@ class PortraitRecipe:
         if recipe.model.num_expressions != NUM_EXPRESSIONS:
             raise DtsdkError(f"{os.fspath(path)}: model.num_expressions must be {NUM_EXPRESSIONS}, "
                              "the synthetic set's expression classes")
-        for name in ("steps", "batch_size", "n_critic"):
-            if int(getattr(recipe, name)) < 1:
-                raise DtsdkError(f"{os.fspath(path)}: {name} must be at least 1")
+        # Batch norm needs two samples per batch, and the contrastive pair rule a partner for each.
+        for name, least in (("steps", 1), ("batch_size", 2), ("n_critic", 1)):
+            if int(getattr(recipe, name)) < least:
+                raise DtsdkError(f"{os.fspath(path)}: {name} must be at least {least}")
         return recipe
 
 

@@ -68,5 +68,9 @@ def test_recipe_errors_are_one_line(tmp_path):
     with pytest.raises(ConfigError, match="stepz") as err:
         PortraitRecipe.from_yaml(bad)
     assert "\n" not in str(err.value)
+    small = tmp_path / "small.yaml"
+    small.write_text("portrait:\n  batch_size: 1\n")
+    with pytest.raises(DtsdkError, match="small.yaml: batch_size must be at least 2"):
+        PortraitRecipe.from_yaml(small)
     with pytest.raises(DtsdkError, match="shipped: default, tiny"):
         PortraitRecipe.from_yaml("nonesuch")
