@@ -123,8 +123,10 @@ def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
 
 
 def _up(cin: int, cout: int) -> nn.Sequential:
-    """Transposed conv that doubles the size."""
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.BatchNorm2d(cout), nn.ReLU())
+    """Double the size: nearest upsampling then a 3x3 conv. A stride-2 transposed conv (the paper's)
+    paints a checkerboard early in training (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts")."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1),
+                         nn.BatchNorm2d(cout), nn.ReLU())
 
 
 class ImageEncoder(nn.Module):
@@ -149,7 +151,7 @@ class ImageEncoder(nn.Module):
 class Generator(nn.Module):
     """(appearance (B, A), geometry (B, G), encoder features) -> image (B, 3, S, S) in [-1, 1].
 
-    An FC layer makes a 4x4 map, transposed convs double it up to S; at each size the image
+    An FC layer makes a 4x4 map, upsampling convs double it up to S; at each size the image
     encoder also produced, its features are added (the paper's additive U-Net skips), so identity
     detail need not squeeze through the appearance code.
     """

@@ -219,5 +219,9 @@ def load_checkpoint(folder: str | os.PathLike) -> GCGAN:
     with open(config_file, encoding="utf-8") as f:
         config = dataclass_from_dict(GCGANConfig, json.load(f).get("model", {}), os.fspath(config_file))
     model = GCGAN(config)
-    model.load_state_dict(load_file(os.fspath(weights)))
+    try:
+        model.load_state_dict(load_file(os.fspath(weights)))
+    except (RuntimeError, OSError) as exc:  # another architecture, or not a safetensors file
+        first = " ".join(str(exc).split())[:200]
+        raise DtsdkError(f"{os.fspath(weights)}: weights do not fit this dtsdk-gcgan model ({first})") from None
     return model.eval()

@@ -74,3 +74,15 @@ def test_recipe_errors_are_one_line(tmp_path):
         PortraitRecipe.from_yaml(small)
     with pytest.raises(DtsdkError, match="shipped: default, tiny"):
         PortraitRecipe.from_yaml("nonesuch")
+
+
+def test_a_checkpoint_that_does_not_fit_is_a_one_line_error(small_set, tmp_path):
+    train(_tiny_recipe(steps=1), output=tmp_path / "ckpt", data=small_set)
+    config = json.loads((tmp_path / "ckpt" / "config.json").read_text())
+    config["model"]["channels"] = 16  # another width than the weights have
+    (tmp_path / "ckpt" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(DtsdkError, match="weights do not fit") as err:
+        load_checkpoint(tmp_path / "ckpt")
+    assert "\n" not in str(err.value)
+    with pytest.raises(DtsdkError, match="not a portrait checkpoint"):
+        load_checkpoint(tmp_path)
