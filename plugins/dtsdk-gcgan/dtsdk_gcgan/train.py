@@ -29,7 +29,7 @@ class LossWeights:
     """Weights of the terms (see the shipped recipes for the values and why)."""
     reconstruction: float = 10.0  # L1 to the real target image (mean over pixels)
     adversarial: float = 0.05  # generator's WGAN term
-    classification: float = 0.1  # expression CE: D on real images, G on generated ones
+    classification: float = 1.0  # expression CE: D on real images, G on generated ones (at 0.1 it stayed at chance)
     feature_matching: float = 1.0  # L1 between D's features of real and generated targets
     contrastive: float = 0.1  # on pairs of geometry codes
     geometry_reconstruction: float = 1.0  # landmarks back from the geometry code (L_gr)
