@@ -157,3 +157,19 @@ def test_every_nth_clip_keeps_all_speakers(checkpoint, corpus):
     assert half["num_clips"] == (full["num_clips"] + 1) // 2 and half["speakers"] == full["speakers"]
     with pytest.raises(DtsdkError, match="--every must be at least 1"):
         evaluate_model(checkpoint, corpus, every=0)
+
+
+def test_the_static_face_is_the_mean_of_the_natural_training_clips(corpus):
+    """The tiny corpus has pause clips in its train split; the static baseline leaves them out."""
+    import numpy as np
+
+    from dtsdk.animation import Animation
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.eval.harness import mean_training_pose
+
+    manifest = read_manifest(corpus)
+    train = [c for c in manifest["clips"] if c["split"] == "train"]
+    assert {c["kind"] for c in train} >= {"natural", "pause"}
+    natural = np.concatenate([Animation.load(corpus / c["motion"]).arkit_weights()
+                              for c in train if c["kind"] == "natural"])
+    np.testing.assert_allclose(mean_training_pose(corpus, manifest), natural.mean(0), atol=1e-6)

@@ -49,10 +49,12 @@ def _weights(root: Path, clip: dict) -> np.ndarray:
 
 
 def mean_training_pose(root: Path, manifest: dict) -> np.ndarray:
-    """Mean ARKit pose over every frame of the training split (52,): the static baseline's face."""
+    """Mean ARKit pose over every frame of the training split's natural clips (52,): the static
+    baseline's face. Pause and style-swapped clips stay out, so the baseline means the same on a
+    corpus built with or without them (format-1 clips have no ``kind``: all natural)."""
     total, frames = np.zeros(52, np.float64), 0
     for clip in manifest["clips"]:
-        if clip["split"] == "train":
+        if clip["split"] == "train" and clip.get("kind", "natural") == "natural":
             w = _weights(root, clip)
             total += w.sum(0)
             frames += len(w)
