@@ -20,3 +20,14 @@ def _restore_dtsdk_logger():
     saved = (logger.handlers[:], logger.propagate, logger.level)
     yield
     logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """The built-in `tiny` corpus recipe, built once per session; tests only read it."""
+    from dtsdk.corpus.build import build_corpus
+    from dtsdk.corpus.recipe import CorpusRecipe
+
+    out = tmp_path_factory.mktemp("tiny") / "corpus"
+    build_corpus(CorpusRecipe.from_yaml("tiny"), out)
+    return out

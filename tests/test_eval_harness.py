@@ -18,13 +18,8 @@ METRIC_KEYS = ("lve_max_l2_mm", "lve_max_sq_mm2", "mve_mm", "fdd_signed_mm2", "f
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    from dtsdk.corpus.build import build_corpus
-    from dtsdk.corpus.recipe import CorpusRecipe
-
-    out = tmp_path_factory.mktemp("eval") / "corpus"
-    build_corpus(CorpusRecipe.from_yaml("tiny"), out)
-    return out
+def corpus(tiny_corpus):
+    return tiny_corpus
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,8 @@ MOUTH = [i for i, n in enumerate(ARKIT52) if n.startswith(("jaw", "mouth"))]
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    from dtsdk.corpus.build import build_corpus
-    from dtsdk.corpus.recipe import CorpusRecipe
-
-    out = tmp_path_factory.mktemp("resample") / "corpus"
-    build_corpus(CorpusRecipe.from_yaml("tiny"), out)
-    return out
+def corpus(tiny_corpus):
+    return tiny_corpus
 
 
 @pytest.fixture(scope="module")
