@@ -1,6 +1,6 @@
 """Talking identities: the one resolver from what a user passes to what the model conditions on."""
 from dtsdk.identities.resolver import (AUTO, GENERIC, ResolvedIdentity, check_identity, describe_identity,
-                                       identity_embeddings, match_identity, resolve_identity)
+                                       identity_embeddings, is_auto, match_identity, resolve_identity)
 
 __all__ = ["AUTO", "GENERIC", "ResolvedIdentity", "check_identity", "describe_identity", "identity_embeddings",
-           "match_identity", "resolve_identity"]
+           "is_auto", "match_identity", "resolve_identity"]

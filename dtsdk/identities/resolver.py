@@ -63,15 +63,10 @@ GENERIC = ResolvedIdentity(None)
 
 def check_identity(model, identity):
     """Raise a one-line DtsdkError if ``model`` cannot animate with ``identity``; return it unchanged."""
-    if identity is None or isinstance(identity, ResolvedIdentity):
-        return identity
-    if model.is_generic:
-        raise DtsdkError(f"this model was trained without identities (identity_dropout "
-                         f"{model.config.identity_dropout}); animate it with identity=None, not {identity!r}")
-    if isinstance(identity, str) and identity == AUTO:
-        return identity
-    if _mix_weights(model, identity) is None:  # a mix checks its parts itself
-        _library_identity(model, identity)  # raises for unknown names and indices
+    if is_auto(identity):
+        _refuse_on_generic(model, identity)
+    else:
+        _resolve_one(model, identity)  # the same checks resolving makes, before any audio is read
     return identity
 
 
@@ -82,13 +77,13 @@ def resolve_identity(model, identity, batch_size: int = 1, features: torch.Tenso
     ``identity`` may also be a (B,) tensor or list of per-clip requests (-1 = the null identity). ``"auto"`` needs the
     clips' audio ``features`` (B, T, D_audio) (and their ``mask`` (B, T) if padded).
     """
-    check_identity(model, None if _is_per_clip(identity) else identity)
     if _is_per_clip(identity):
         requests = identity.tolist() if isinstance(identity, torch.Tensor) else list(identity)
         if len(requests) != batch_size:
             raise DtsdkError(f"got {len(requests)} identities for a batch of {batch_size} clips")
         return [_resolve_one(model, r) for r in requests]
-    if isinstance(identity, str) and identity == AUTO:
+    if is_auto(identity):
+        _refuse_on_generic(model, identity)
         if features is None:
             raise DtsdkError("identity='auto' needs the clip's audio to match against the identity library")
         return match_identity(model, features, mask)
@@ -121,7 +116,7 @@ def _resolve_one(model, identity) -> ResolvedIdentity:
         return identity
     if identity is None or identity == -1:
         return GENERIC
-    check_identity(model, identity)
+    _refuse_on_generic(model, identity)
     weights = _mix_weights(model, identity)
     if weights is not None:
         return mix_identity(model, weights)
@@ -185,6 +180,16 @@ def _library_identity(model, identity) -> int:
         raise DtsdkError(f"identity index {identity} is out of range; this model has {len(names)} identities "
                          f"(0..{len(names) - 1})")
     return identity
+
+
+def _refuse_on_generic(model, identity) -> None:
+    if model.is_generic:
+        raise DtsdkError(f"this model was trained without identities (identity_dropout "
+                         f"{model.config.identity_dropout}); animate it with identity=None, not {identity!r}")
+
+
+def is_auto(identity) -> bool:
+    return isinstance(identity, str) and identity == AUTO
 
 
 def _is_per_clip(identity) -> bool:

@@ -17,7 +17,7 @@ import torch
 
 from dtsdk.animation import Animation
 from dtsdk.errors import AudioError, DtsdkError, PluginError
-from dtsdk.identities import AUTO, ResolvedIdentity, check_identity, resolve_identity
+from dtsdk.identities import ResolvedIdentity, check_identity, is_auto, resolve_identity
 from dtsdk.inference.windows import Stitcher, plan_windows
 from dtsdk.rigs import get_rig
 from dtsdk.utils.device import autocast, resolve_device
@@ -135,7 +135,7 @@ class Talker:
         """Resolve the identity ONCE per clip, so every window of a long file speaks in the same style;
         ``"auto"`` is matched on the clip's first ``AUTO_MATCH_S`` seconds. wave: (1, S)."""
         features = None
-        if isinstance(identity, str) and identity == AUTO:
+        if is_auto(identity):
             samples = min(wave.shape[1], int(AUTO_MATCH_S * self.config.sample_rate))
             frames = max(1, min(num_frames, round(samples / self.config.sample_rate * self.config.fps)))
             with torch.no_grad(), autocast(self.device):
