@@ -31,7 +31,6 @@ bit-identical; reading the stored files needs no TTS engine and is faster, so it
 """
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from dataclasses import dataclass
@@ -79,10 +78,11 @@ def clip_inputs(root: str | os.PathLike, clip: dict, style: SpeakerStyle | None 
     """
     import soundfile as sf
 
+    from dtsdk.animation import Animation
+
     root = Path(root)
-    with np.load(root / clip["motion"], allow_pickle=False) as data:  # the npz format of dtsdk.io.npz
-        meta = json.loads(str(data["meta"])) if "meta" in data else {}
-        fps = float(data["fps"])
+    stored = Animation.load(root / clip["motion"])
+    meta, fps = stored.meta, float(stored.fps)
     if "phones" not in meta:
         raise DtsdkError(f"{root / clip['motion']}: no phones in its meta; rebuild the corpus with "
                          "`dtsdk corpus build`")
