@@ -123,7 +123,7 @@ class Talker:
                 "guidance": self.guidance,
                 "model": self.model_name, "windows": len(plan_windows(num_frames, self.window_frames,
                                                                       self.overlap_frames))}
-        target = get_rig(rig) if isinstance(rig, str) else rig  # looked up once for all samples
+        target = None if rig is None else get_rig(rig)  # looked up once for all samples (a Rig passes through)
         animations = []
         for k in range(num_samples):
             anim = Animation(motion[k], names, self.config.fps, rig_name, meta={**meta, "sample": k})
