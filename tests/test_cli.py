@@ -149,7 +149,7 @@ def test_animate_help_gives_the_packaged_models_sampling_defaults(capsys):
 
 @pytest.mark.parametrize("argv, names", [
     (["train", "--help"], ["teacher", "teacher-tiny", "baseline-generic", "baseline-regression"]),
-    (["corpus", "build", "--help"], ["default", "tiny"]),
+    (["corpus", "build", "--help"], ["default", "large", "tiny"]),
 ])
 def test_recipe_commands_list_the_builtin_recipes_in_help(capsys, argv, names):
     with pytest.raises(SystemExit):
@@ -160,7 +160,7 @@ def test_recipe_commands_list_the_builtin_recipes_in_help(capsys, argv, names):
 
 @pytest.mark.parametrize("argv, names", [
     (["train", "teachr"], "baseline-generic, baseline-regression, teacher, teacher-tiny"),
-    (["corpus", "build", "defualt", "-o", "{tmp}/c"], "default, tiny"),
+    (["corpus", "build", "defualt", "-o", "{tmp}/c"], "default, large, tiny"),
 ])
 def test_unknown_recipe_name_is_one_line_listing_the_builtins(tmp_path, capsys, argv, names):
     assert main([a.format(tmp=tmp_path) for a in argv]) == 2
