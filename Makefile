@@ -21,7 +21,7 @@ install: system-deps
 
 install-dev: system-deps
 	$(PIP) install -q "$(TORCH)"
-	$(PIP) install -q -e ".[dev]" ./plugins/dtsdk-example-rig ./plugins/dtsdk-gcgan
+	$(PIP) install -q -e ".[dev]" ./plugins/dtsdk-example-rig ./plugins/dtsdk-gcgan "./plugins/dtsdk-whisper[reference]"
 	@# The Khronos glTF validator and three.js check our .glb files (tests skip them without npm).
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/js --silent --no-audit --no-fund; \
 	else echo "note: npm not found; the glTF validator / three.js tests will be skipped"; fi

@@ -148,7 +148,7 @@ def test_animate_help_gives_the_packaged_models_sampling_defaults(capsys):
 
 
 @pytest.mark.parametrize("argv, names", [
-    (["train", "--help"], ["teacher", "teacher-tiny", "baseline-generic", "baseline-regression"]),
+    (["train", "--help"], ["teacher", "teacher-tiny", "baseline-generic", "baseline-regression", "regression-whisper"]),
     (["corpus", "build", "--help"], ["default", "large", "tiny"]),
 ])
 def test_recipe_commands_list_the_builtin_recipes_in_help(capsys, argv, names):
@@ -159,7 +159,7 @@ def test_recipe_commands_list_the_builtin_recipes_in_help(capsys, argv, names):
 
 
 @pytest.mark.parametrize("argv, names", [
-    (["train", "teachr"], "baseline-generic, baseline-regression, teacher, teacher-tiny"),
+    (["train", "teachr"], "baseline-generic, baseline-regression, regression-whisper, teacher, teacher-tiny"),
     (["corpus", "build", "defualt", "-o", "{tmp}/c"], "default, large, tiny"),
 ])
 def test_unknown_recipe_name_is_one_line_listing_the_builtins(tmp_path, capsys, argv, names):

@@ -113,7 +113,7 @@ def test_bad_recipes(tmp_path):
         TrainRecipe.from_yaml(bad)
     with pytest.raises(DtsdkError, match="no such recipe file"):
         TrainRecipe.from_yaml(tmp_path / "missing.yaml")
-    for name in ("teacher", "teacher-tiny", "baseline-generic", "baseline-regression"):
+    for name in ("teacher", "teacher-tiny", "baseline-generic", "baseline-regression", "regression-whisper"):
         TrainRecipe.from_yaml(name)  # the built-in recipes are valid
 
 
