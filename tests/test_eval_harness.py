@@ -168,3 +168,93 @@ def test_the_static_face_is_the_mean_of_the_natural_training_clips(corpus):
     natural = np.concatenate([Animation.load(corpus / c["motion"]).arkit_weights()
                               for c in train if c["kind"] == "natural"])
     np.testing.assert_allclose(mean_training_pose(corpus, manifest), natural.mean(0), atol=1e-6)
+
+
+# ---- swapped_test and pause_test ---------------------------------------------------------------------
+def test_style_transfer_error_of_the_style_ground_truth_is_zero(corpus):
+    """A swapped clip's ground truth (B's style) scored as a prediction: 0 against B, > 0 against A's
+    own motion of the same audio (A's natural clip), and closer to B on every clip."""
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.eval import style_transfer_error
+    from dtsdk.eval.harness import _weights, clip_truth
+
+    manifest = read_manifest(corpus)
+    by_name = {c["clip"]: c for c in manifest["clips"]}
+    items = []
+    for clip in (c for c in manifest["clips"] if c["split"] == "swapped_test"):
+        gt = _weights(corpus, clip)
+        truth = clip_truth(corpus, clip, len(gt), float(manifest["fps"]), by_name, {})
+        natural = by_name[clip["natural_clip"]]
+        assert truth.voice_speaker == clip["voice_speaker"] == natural["speaker"] != clip["speaker"]
+        assert (corpus / natural["wav"]).read_bytes() == (corpus / clip["wav"]).read_bytes()  # the same audio
+        assert (truth.voice_gt == _weights(corpus, natural)).all()
+        items.append((gt, gt, truth.voice_gt, clip["speaker"], truth.voice_speaker))
+    out = style_transfer_error(items)
+    assert out["style_error_vs_style"] == 0.0 and out["style_error_vs_voice"] > 0.01
+    assert out["style_closer_share"] == 1.0 and out["num_clips"] == len(items) > 0
+
+
+def test_voice_ground_truth_without_a_natural_clip_is_the_clip_in_the_voices_style(corpus):
+    """With no natural clip to take, A's motion of the audio is re-articulated in A's style; the
+    corpus generator run again on A's natural clip's own inputs agrees with it on the jaw."""
+    import numpy as np
+
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.eval.harness import _weights, clip_truth
+    from dtsdk.rigs.arkit import ARKIT52
+
+    manifest = read_manifest(corpus)
+    by_name = {c["clip"]: c for c in manifest["clips"]}
+    clip = next(c for c in manifest["clips"] if c["split"] == "swapped_test")
+    orphan = {**clip, "natural_clip": None}
+    gt = _weights(corpus, clip)
+    voice_gt = clip_truth(corpus, orphan, len(gt), float(manifest["fps"]), by_name, {}).voice_gt
+    natural = _weights(corpus, by_name[clip["natural_clip"]])
+    jaw = ARKIT52.index("jawOpen")
+    assert voice_gt.shape == natural.shape
+    assert np.abs(voice_gt[:, jaw] - natural[:, jaw]).mean() < 0.5 * np.abs(gt[:, jaw] - natural[:, jaw]).mean()
+
+
+def test_swapped_test_animates_the_label_and_retrieves_the_voice(checkpoint, corpus, monkeypatch):
+    """On swapped_test the identity system animates with the clip's label (B, the style speaker), as
+    the manifest says, and auto's retrieval is scored against the voice (A)."""
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.eval.harness import evaluate_model
+    from dtsdk.inference import Talker
+
+    swapped = [c for c in read_manifest(corpus)["clips"] if c["split"] == "swapped_test"]
+    asked = []
+    animate = Talker.animate
+
+    def recording(self, audio, *args, identity=..., **kwargs):
+        asked.append((audio, identity))
+        return animate(self, audio, *args, identity=identity, **kwargs)
+
+    monkeypatch.setattr(Talker, "animate", recording)
+    results = evaluate_model(checkpoint, corpus, split="swapped_test", num_samples=1, steps=2, device="cpu",
+                             systems=["identity", "auto"])
+    by_wav = {str(corpus / c["wav"]): c for c in swapped}
+    labelled = [(by_wav[audio], identity) for audio, identity in asked if identity != "auto"]
+    assert len(labelled) == len(swapped) == results["num_clips"]
+    for clip, identity in labelled:
+        assert identity == clip["speaker"] == clip["style_speaker"] != clip["voice_speaker"]
+    assert results["speakers"] == sorted({c["style_speaker"] for c in swapped})
+    assert results["voice_speakers"] == sorted({c["voice_speaker"] for c in swapped})
+    for name in ("identity", "auto"):
+        metrics = results["systems"][name]
+        assert metrics["style_error_vs_style"] == pytest.approx(metrics["style_error"])
+        assert metrics["style_error_vs_voice"] > 0 and 0 <= metrics["style_closer_share"] <= 1
+    assert results["systems"]["auto"]["num_retrieval_queries"] == len(swapped)
+
+
+def test_pause_test_scores_the_face_at_rest(corpus):
+    """The corpus drawn again rests like the ground truth: jaw and brows within 0.05 of the rest pose."""
+    from dtsdk.eval.harness import evaluate_model
+
+    results = evaluate_model(None, corpus, split="pause_test", num_samples=1)
+    for name, metrics in results["systems"].items():
+        assert metrics["silence_s"] > 0 and metrics["silence_style_blinks_per_min"] > 0, name
+        assert metrics["silence_gt_jaw_error"] < 0.01 and metrics["silence_gt_brow_error"] < 0.05
+    floor, static = results["systems"]["resampled"], results["systems"]["static_mean_face"]
+    assert floor["silence_jaw_error"] < 0.05 and floor["silence_brow_error"] < 0.05
+    assert static["silence_jaw_error"] > 0.05 and static["silence_blinks_per_min"] == 0

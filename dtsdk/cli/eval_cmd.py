@@ -14,7 +14,8 @@ def add(subparsers) -> None:
     p.add_argument("model", nargs="?", help="checkpoint directory or Hub repo id (omit it to score only "
                                             "resampled and static_mean_face, which need no model)")
     p.add_argument("--corpus", required=True, help="corpus folder built by `dtsdk corpus build`")
-    p.add_argument("--split", default="test", help="test (training speakers, unseen sentences) or heldout_test")
+    p.add_argument("--split", default="test", help="test (training speakers, unseen sentences), heldout_test, "
+                                                   "swapped_test (voice A in style B, labelled B) or pause_test")
     p.add_argument("--samples", type=int, default=2, help="samples per clip (one batch) for diversity (default 2)")
     p.add_argument("--sampler", help="sampler name (default: the model's)")
     p.add_argument("--steps", type=int, help="sampling steps (default: the model's)")

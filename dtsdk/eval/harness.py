@@ -13,6 +13,14 @@ Systems scored on the same clips (definitions and units: ``docs/metrics.md``):
 - ``static_mean_face``: the mean ARKit pose of the training split repeated, a floor every table
   needs (it scores diversity 0 and FDD = the ground truth's own upper-face dynamics).
 
+Splits (:data:`EVAL_SPLITS`): ``test`` and ``heldout_test`` (natural clips); ``swapped_test`` (the
+voice of training speaker A articulated in speaker B's style, labelled B: every system is scored
+against B's ground truth, ``identity`` animates with B, and the result adds the style error against
+A's own ground truth of the same audio, A's natural clip, with the share of clips closer to B;
+:func:`dtsdk.eval.identity.style_transfer_error`); ``pause_test`` (long pauses and silence only: the
+result adds the silence scores of :func:`dtsdk.eval.silence.silence_scores` on the frames
+:func:`dtsdk.corpus.extras.silent_frames` marks).
+
 A model trained without identities (``identity_dropout: 1.0``) is scored as ``generic`` only (and
 the two systems that need no model). ``resampled`` and ``static_mean_face`` can be scored with no
 model at all (``model=None``).
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +37,8 @@ import numpy as np
 from dtsdk.errors import DtsdkError
 from dtsdk.rigs import DEFAULT_MESH_RIG, Rig, get_rig
 
-EVAL_SPLITS = ("test", "heldout_test")  # train/enroll are seen by training or enrollment: not test sets
+# train/enroll are seen by training or enrollment: not test sets
+EVAL_SPLITS = ("test", "heldout_test", "swapped_test", "pause_test")
 RIG = DEFAULT_MESH_RIG  # ARKit predictions are decoded onto this mesh for the vertex metrics
 
 
@@ -70,13 +80,20 @@ class _System:
         self.rig = rig  # looked up once for the whole evaluation
         self.pairs: list[tuple] = []  # (pred weights, gt weights, speaker)
         self.diversities: list[float] = []
+        self.transfer: list[tuple] = []  # swapped clips: (pred, gt B, gt A, style speaker B, voice speaker A)
+        self.silence: tuple[list, list] = ([], [])  # pause clips: (weights, quiet, rest, style rate) of pred, gt
 
-    def add(self, samples: list[np.ndarray], gt: np.ndarray, speaker: str) -> None:
+    def add(self, samples: list[np.ndarray], gt: np.ndarray, speaker: str, truth: "_Truth | None" = None) -> None:
         from dtsdk.eval import diversity, to_vertices_mm
 
         self.pairs.append((samples[0], gt, speaker))  # sample 0 (the plain --seed run) is the one scored
         if len(samples) >= 2:
             self.diversities.append(diversity(np.stack([to_vertices_mm(s, self.rig) for s in samples])))
+        if truth is not None and truth.voice_gt is not None:
+            self.transfer.append((samples[0], gt, truth.voice_gt, speaker, truth.voice_speaker))
+        if truth is not None and truth.quiet is not None:
+            self.silence[0].append((samples[0], truth.quiet, truth.rest, truth.blinks_per_min))
+            self.silence[1].append((gt, truth.quiet, truth.rest, truth.blinks_per_min))
 
     def result(self, fps: float) -> dict:
         from dtsdk.eval import blink_count, evaluate_sequences, speaker_style_error
@@ -92,7 +109,59 @@ class _System:
             s: speaker_style_error([p[:len(g)] for p, g, k in self.pairs if k == s],
                                    [g[:len(p)] for p, g, k in self.pairs if k == s])["style_error"]
             for s in speakers}
+        if self.transfer:
+            from dtsdk.eval import style_transfer_error
+
+            out.update({k: v for k, v in style_transfer_error(self.transfer).items() if k != "num_clips"})
+        if any(quiet.any() for _, quiet, _, _ in self.silence[0]):  # a short pause may leave no frame at rest
+            from dtsdk.eval import silence_scores
+
+            gt = silence_scores(self.silence[1], fps)
+            out.update({k: v for k, v in silence_scores(self.silence[0], fps).items() if k != "num_clips"})
+            out.update({"silence_gt_blinks_per_min": gt["silence_blinks_per_min"],
+                        "silence_gt_jaw_error": gt["silence_jaw_error"],
+                        "silence_gt_brow_error": gt["silence_brow_error"]})
         return out
+
+
+@dataclass(frozen=True)
+class _Truth:
+    """What a clip of ``swapped_test`` or ``pause_test`` is scored against beyond its ground truth."""
+
+    voice_speaker: str  # whose voice the audio is (A on a swapped clip)
+    voice_gt: np.ndarray | None = None  # swapped: (T, 52) the same audio in A's own style
+    quiet: np.ndarray | None = None  # pause: (T,) bool, the frames at rest (silent_frames)
+    rest: np.ndarray | None = None  # pause: (52,) the style speaker's rest pose
+    blinks_per_min: float | None = None  # pause: the style speaker's blink rate
+
+
+def clip_truth(root: Path, clip: dict, num_frames: int, fps: float, by_name: dict[str, dict], styles: dict) -> _Truth:
+    """The extra ground truth of ``clip``: on a swapped clip, the voice speaker's own motion of the
+    same audio (its natural clip, ``natural_clip``; when the voice has none, the clip re-articulated
+    in the voice speaker's style, :func:`dtsdk.corpus.resample.resample_clip`); on a pause clip, its
+    silent frames (of ``num_frames`` at ``fps``), its speaker's rest pose and blink rate. ``by_name``: the
+manifest's clips by name; ``styles``: a speaker -> SpeakerStyle cache, filled as needed."""
+    from dtsdk.corpus.extras import silent_frames
+    from dtsdk.corpus.manifest import clip_style_speaker, clip_voice_speaker
+    from dtsdk.corpus.resample import resample_clip, speaker_style
+    from dtsdk.corpus.style import rest_pose
+
+    def style(name):
+        if name not in styles:
+            styles[name] = speaker_style(root, name)
+        return styles[name]
+
+    voice, kind = clip_voice_speaker(clip), clip.get("kind", "natural")
+    if kind == "swapped":
+        natural = by_name.get(clip.get("natural_clip") or "")
+        voice_gt = (_weights(root, natural) if natural is not None else
+                    resample_clip(root, clip, style=style(voice))[0])
+        return _Truth(voice, voice_gt=voice_gt)
+    if kind == "pause":
+        own = style(clip_style_speaker(clip))
+        quiet = silent_frames(clip["silences"], num_frames, fps, float(clip["duration_s"]))
+        return _Truth(voice, quiet=quiet, rest=rest_pose(own), blinks_per_min=own.blink_rate_per_min)
+    return _Truth(voice)
 
 
 SYSTEMS = ("identity", "auto", "generic", "resampled", "static_mean_face")
@@ -121,7 +190,7 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     identity guidance weight (1 = none). Returns a JSON-able dict; every metric key carries its
     unit (``_mm``, ``_mm2``); unitless numbers are counts, accuracies in [0, 1] or ARKit weight units.
     """
-    from dtsdk.corpus.manifest import clip_style_speaker, read_manifest
+    from dtsdk.corpus.manifest import clip_style_speaker, clip_voice_speaker, read_manifest
     from dtsdk.corpus.resample import resample_clip, speaker_style
     from dtsdk.eval import identity_retrieval_top1
 
@@ -145,13 +214,18 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     known = set(talker.identities) if talker else set()
     mean_pose = mean_training_pose(root, manifest) if "static_mean_face" in systems else None
     styles: dict[str, object] = {}  # speaker -> SpeakerStyle, read once
+    by_name = {c["clip"]: c for c in manifest["clips"]}
+    fps = float(manifest["fps"])
 
     rig = get_rig(RIG)
     scored = {name: _System(rig) for name in systems}
     retrieved, truth = [], []
     total_frames = 0
     for clip in clips:
+        # speaker: the identity label, whose style the motion is (B on a swapped clip); voice: whose audio
         gt, wav, speaker = _weights(root, clip), os.fspath(root / clip["wav"]), clip["speaker"]
+        extra = clip_truth(root, clip, len(gt), fps, by_name, styles)
+        voice = extra.voice_speaker
         total_frames += len(gt)
 
         def samples(identity):  # the samples are one batch: one encoder pass, one sampler loop
@@ -159,26 +233,27 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
             return [runs] if num_samples == 1 else runs
 
         if "identity" in scored and speaker in known:
-            scored["identity"].add([a.arkit_weights() for a in samples(speaker)], gt, speaker)
+            scored["identity"].add([a.arkit_weights() for a in samples(speaker)], gt, speaker, extra)
         if "auto" in scored:
             runs = samples("auto")
-            scored["auto"].add([a.arkit_weights() for a in runs], gt, speaker)
-            if speaker in known:  # retrieval is only defined against identities the model has
+            scored["auto"].add([a.arkit_weights() for a in runs], gt, speaker, extra)
+            # Retrieval from audio finds whose voice it is (A on a swapped clip), and is only defined
+            # against identities the model has.
+            if voice in known:
                 retrieved.append(talker.identities.index(runs[0].meta["identity"]))
-                truth.append(talker.identities.index(speaker))
+                truth.append(talker.identities.index(voice))
         if "generic" in scored:
-            scored["generic"].add([a.arkit_weights() for a in samples(None)], gt, speaker)
+            scored["generic"].add([a.arkit_weights() for a in samples(None)], gt, speaker, extra)
         if "resampled" in scored:
             style_speaker = clip_style_speaker(clip)
             if style_speaker not in styles:
                 styles[style_speaker] = speaker_style(root, style_speaker)
             draws = resample_clip(root, clip, seed=seed, draws=num_samples, style=styles[style_speaker])
-            scored["resampled"].add(draws, gt, speaker)
+            scored["resampled"].add(draws, gt, speaker, extra)
         if "static_mean_face" in scored:
             still = np.repeat(mean_pose[None], len(gt), axis=0)
-            scored["static_mean_face"].add([still] * num_samples, gt, speaker)  # diversity 0 by construction
+            scored["static_mean_face"].add([still] * num_samples, gt, speaker, extra)  # diversity 0 by construction
 
-    fps = float(manifest["fps"])
     results = {name: system.result(fps) if system.pairs else None for name, system in scored.items()}
     if "auto" in results:
         results["auto"]["identity_top1"] = identity_retrieval_top1(retrieved, truth) if truth else None
@@ -187,7 +262,9 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         "model": talker.model_name if talker else None, "objective": talker.config.objective if talker else None,
         "corpus": os.fspath(root), "split": split,
         "rig": RIG, "num_clips": len(clips), "num_frames": total_frames,
-        "speakers": sorted({c["speaker"] for c in clips}), "model_identities": talker.identities if talker else [],
+        "speakers": sorted({c["speaker"] for c in clips}),
+        "voice_speakers": sorted({clip_voice_speaker(c) for c in clips}),
+        "model_identities": talker.identities if talker else [],
         "every": every, "num_samples": num_samples, "steps": talker.steps if talker else None,
         "sampler": talker.sampler if talker else None, "guidance": guidance, "seed": seed,
         "systems": results, "seconds": round(time.perf_counter() - started, 3),

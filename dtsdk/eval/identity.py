@@ -115,5 +115,38 @@ def style_error(pred: Mapping[str, object], gt: Mapping[str, object]) -> dict[st
     return out
 
 
+def style_transfer_error(clips) -> dict[str, float | int]:
+    """Style scores of motion made for one voice in another speaker's style (``swapped_test``).
+
+    ``clips``: ``(pred, style_gt, voice_gt, style_speaker, voice_speaker)`` per clip: the prediction
+    for identity B on speaker A's audio, B's ground truth of that audio (the swapped clip), A's own
+    ground truth of it (A's natural clip of the same audio), and the two names; weights ``(T, 52)``.
+
+    Returns ``style_error_vs_style`` (:func:`style_error` against B's ground truth, clips pooled per
+    style speaker), ``style_error_vs_voice`` (against A's, pooled per voice speaker): a model that
+    follows the identity scores low on the first and high on the second, one whose style leaks from
+    the voice the other way round; ``style_closer_share``: the fraction of clips whose own
+    :func:`speaker_style_error` against B's ground truth is below the one against A's, in [0, 1];
+    ``num_clips``.
+    """
+    clips = list(clips)
+    if not clips:
+        raise MetricError("style_transfer_error: no clips given")
+    by_style: tuple[dict, dict] = ({}, {})
+    by_voice: tuple[dict, dict] = ({}, {})
+    closer = 0
+    for pred, style_gt, voice_gt, style_speaker, voice_speaker in clips:
+        n = min(len(pred), len(style_gt), len(voice_gt))
+        p, b, a = pred[:n], style_gt[:n], voice_gt[:n]
+        by_style[0].setdefault(style_speaker, []).append(p)
+        by_style[1].setdefault(style_speaker, []).append(b)
+        by_voice[0].setdefault(voice_speaker, []).append(p)
+        by_voice[1].setdefault(voice_speaker, []).append(a)
+        closer += speaker_style_error(p, b)["style_error"] < speaker_style_error(p, a)["style_error"]
+    return {"style_error_vs_style": style_error(*by_style)["style_error"],
+            "style_error_vs_voice": style_error(*by_voice)["style_error"],
+            "style_closer_share": closer / len(clips), "num_clips": len(clips)}
+
+
 __all__ = ["identity_retrieval_top1", "identity_retrieval_topk", "style_statistics",
-           "speaker_style_error", "style_error", "STYLE_COMPONENTS"]
+           "speaker_style_error", "style_error", "style_transfer_error", "STYLE_COMPONENTS"]
