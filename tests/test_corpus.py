@@ -176,6 +176,51 @@ def test_a_script_without_a_main_guard_fails_clearly_instead_of_hanging(tmp_path
 CHECKSUMS = Path(__file__).parent / "data" / "corpus" / "tiny_checksums.json"
 
 
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_a_killed_build_leaves_no_workers_and_no_temporary_folder(tmp_path, sig):
+    """Killing `dtsdk corpus build` used to leave its workers speaking into the temporary folder for
+    minutes. SIGTERM cleans up like Ctrl-C; after SIGKILL (no cleanup possible) the workers still exit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("corpus:\n  train_speakers: 2\n  heldout_speakers: 0\n  train_minutes: 3.0\n  workers: 2\n")
+    build = subprocess.Popen([sys.executable, "-m", "dtsdk", "corpus", "build", str(recipe), "-o",
+                              str(tmp_path / "c")], stderr=subprocess.PIPE, text=True)
+
+    def workers():  # the build's worker processes (spawned children; not the resource tracker)
+        out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+        rows = [line.split(None, 2) for line in out.splitlines()]
+        return [int(pid) for pid, ppid, args in rows if ppid == str(build.pid) and "spawn_main" in args]
+
+    deadline = time.monotonic() + 60
+    while not workers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pids = workers()
+    assert pids, "the build started no workers"
+    os.kill(build.pid, getattr(signal, sig))
+    build.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(map(_alive, pids)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(_alive, pids)), "workers outlived the build"
+    if sig == "SIGTERM":
+        assert build.returncode == 130 and "interrupted" in build.stderr.read()
+        assert [p.name for p in tmp_path.iterdir()] == ["r.yaml"]  # no .c.* temporary folder, no c
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, exited but not yet reaped by init, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def _assert_natural_clips_unchanged(manifest):
     """The clips the code made before extra clips existed are byte-identical (the shipped model and
     docs/benchmarks.md were made on them). The wavs depend on the TTS engine build, hence the skip."""

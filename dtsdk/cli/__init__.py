@@ -7,8 +7,10 @@ missing file) is one line on stderr with exit code 2, and ``--debug`` shows the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import signal
 import sys
 from typing import Sequence
 
@@ -70,7 +72,30 @@ def _setup_logging(debug: bool, quiet: bool) -> None:
     root.propagate = False
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # like Ctrl-C: cleanups run (temporary folders go, workers stop)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (``kill``, a job scheduler) would end the process with no cleanup at all."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread: leave the handler alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _sigterm_as_interrupt():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     argv, global_flags = _pop_global_flags(argv)
     debug = "debug" in global_flags

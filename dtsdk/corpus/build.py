@@ -14,8 +14,9 @@ import logging
 import multiprocessing as mp
 import os
 import sys
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -105,6 +106,36 @@ def _spawnable_main():
         main.__file__ = path
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: exit when the building process is gone (killed, even with SIGKILL), so no
+    orphaned worker goes on speaking into a temporary folder nobody will move into place."""
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _as_completed(futures):
+    """``as_completed`` that wakes every second: a signal may be delivered to another thread, and its
+    Python handler (SIGTERM -> interrupt) runs only when the main thread runs."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+        yield from done
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers and wait for them, so none writes into the folder being removed."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public API before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)  # (it forgets the processes)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=10)
+
+
 def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: bool = False, progress=None) -> dict:
     """Build the corpus the recipe describes into ``output``; returns a summary dict."""
     from dtsdk._version import __version__
@@ -139,11 +170,12 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
         # without an `if __name__ == "__main__":` guard, re-run by spawn) breaks the pool with an
         # error instead of being respawned forever.
         spawn = mp.get_context("spawn")
-        with _spawnable_main(), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=spawn) as pool:
+        with _spawnable_main(), ProcessPoolExecutor(min(workers, len(jobs)), mp_context=spawn,
+                                                    initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
             try:
                 natural = [pool.submit(_speak_speaker, job) for job in jobs]
                 extra = [pool.submit(speak_extra_clips, job) for job in extra_jobs]
-                for future in as_completed(natural):
+                for future in _as_completed(natural):
                     results.append(future.result())
                     if progress:
                         progress(1)
@@ -152,6 +184,9 @@ def build_corpus(recipe: CorpusRecipe, output: str | os.PathLike, overwrite: boo
                 raise DtsdkError("a corpus worker process died while starting or speaking; when calling "
                                  "build_corpus from a script, put the call under `if __name__ == \"__main__\":` "
                                  "(worker processes re-import the main script)") from None
+            except BaseException:  # interrupted: stop the speakers now, not after each one's last clip
+                _stop_workers(pool)
+                raise
         results.sort(key=lambda r: r["speaker"])
         clips = [c for r in results for c in r["clips"]]
         for clip in clips:
