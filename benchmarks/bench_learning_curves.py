@@ -1,23 +1,27 @@
 """What limits the teacher's lips: learning curves on a fixed compute budget (issue 9).
 
     python benchmarks/bench_learning_curves.py [--corpus data/corpus-large] [--eval-corpus data/corpus]
-        [--steps 3000] [--every 6] [--jobs 2] [--only base,corpus-12min] [--report]
+        [--steps 3000] [--every 6] [--jobs 2] [--only base,corpus-12min]
+    python benchmarks/bench_learning_curves.py --report [--steps 3000] [--checkpoints LABEL=runs/regression]
 
 Each variant changes one thing against ``base`` (the teacher's backbone at the default corpus size)
 and trains the **regression** objective for the same number of optimizer steps: the deterministic
 model is the teacher's mean network alone, the part that decides the lips, and it trains and scores
 in a fraction of the teacher's time. All variants with the same frames per step (the 4 s window
 halves the batch), seed 0, one thread each, ``--jobs`` at a time. Scored with ``dtsdk eval``'s
-``identity`` system on every ``--every``-th test clip of ``--eval-corpus`` (the default corpus: its
-test split is the same in the large corpus, whose training sentences are a superset).
+``identity`` system on every ``--every``-th test clip of ``--eval-corpus`` (the default corpus; the
+large corpus has the same test sentences and audio, another draw of their motion).
 
 Corpus size comes from one large corpus (``dtsdk corpus build large -o data/corpus-large``): each
 speaker speaks its sentences in one fixed order until its minutes are met, so the first 4 minutes
-of a 12-minute speaker are the default corpus's. A size variant keeps each speaker's training clips
-in that order up to its minutes (a manifest over the same clip files, in ``runs/curves/corpora``).
+of a 12-minute speaker are the default corpus's clips, byte for byte. A size variant keeps each
+speaker's training clips in that order up to its minutes (a manifest over the same clip files, in
+``runs/curves/corpora``); ``base`` trains on the default corpus itself.
 
-Runs land in ``runs/curves/<variant>``; a finished run is not trained again. ``--report`` writes the
-table into the "Learning curves" section of docs/benchmarks.md and docs/results/learning_curves.json.
+Runs land in ``runs/curves/<variant>-<steps>``; a finished run is not trained again, an interrupted
+one resumes from its last checkpoint. ``--report`` scores the finished runs of ``--steps`` (and the
+checkpoints of longer runs named by ``--checkpoints``), keeps earlier rows, and writes the "Learning
+curves" section of docs/benchmarks.md and docs/results/learning_curves.json.
 """
 from __future__ import annotations
 
@@ -136,36 +140,48 @@ def train_all(names, args) -> None:
                 running.remove((name, proc))
 
 
-def score(name: str, args) -> dict:
+def score(run: Path, change: str, args) -> dict:
+    """Scores of the model in ``run/final`` (or a ``run/checkpoint-N`` folder) and its training record."""
     from dtsdk.eval.harness import evaluate_model
 
-    run = run_dir(name, args.steps)
-    res = evaluate_model(run / "final", args.eval_corpus, "test", systems=["identity"], num_samples=1,
-                         every=args.every)
-    summary = json.loads((run / "summary.json").read_text())
-    return {"change": VARIANTS[name][0], "num_clips": res["num_clips"], "seconds": summary["seconds"],
-            "steps": summary["steps"], "final_train_loss": summary["final_loss"], "test_loss": summary["test_loss"],
-            **res["systems"]["identity"]}
+    res = evaluate_model(run, args.eval_corpus, "test", systems=["identity"], num_samples=1, every=args.every)
+    out = {"change": change, "num_clips": res["num_clips"], **res["systems"]["identity"]}
+    summary = run.parent / "summary.json"
+    if run.name == "final" and summary.is_file():
+        s = json.loads(summary.read_text())
+        out.update(steps=s["steps"], minutes=s["seconds"] / 60, train_loss=s["final_loss"], test_loss=s["test_loss"])
+    else:
+        out.update(steps=int(run.name.split("-")[1]), minutes=None, train_loss=None, test_loss=None)
+    return out
 
 
 def report(results: dict, args) -> None:
+    def cell(value, fmt):
+        return "–" if value is None else format(value, fmt)
+
+    base = {r["steps"]: r["lve_max_l2_mm"] for key, r in results.items() if key.startswith("base-")}
     rows = "\n".join(
-        f"| `{name}` | {r['change']} | {r['lve_max_l2_mm']:.4g} | {r['lve_max_l2_mm'] / results['base']['lve_max_l2_mm']:.2f} | "
-        f"{r['style_error']:.4g} | {r['final_train_loss']:.3f} | {r['test_loss']:.3f} | {r['seconds'] / 60:.1f} |"
-        for name, r in results.items())
-    base = results["base"]
+        f"| `{key}` | {r['change']} | {r['steps']} | {r['lve_max_l2_mm']:.4g} | "
+        f"{cell(r['lve_max_l2_mm'] / base[r['steps']] if r['steps'] in base else None, '.2f')} | "
+        f"{r['style_error']:.4g} | {cell(r['train_loss'], '.3f')} | {cell(r['test_loss'], '.3f')} | "
+        f"{cell(r['minutes'], '.1f')} |"
+        for key, r in sorted(results.items(), key=lambda kv: (kv[1]["steps"], kv[0])))
+    any_row = next(iter(results.values()))
     body = f"""## Learning curves
 
-`python benchmarks/bench_learning_curves.py --steps {args.steps} --every {args.every} --report` on {machine_line()},
-{time.strftime('%Y-%m-%d')}. Each row changes one thing against `base` and trains the regression objective
-(the teacher's mean network alone, the part that decides the lips) for {args.steps} steps of 8 x 2 s windows
-(the same frames per step in every row), seed 0, one thread per run, two runs at a time. Scored with the
-`identity` system on every {args.every}th test clip of the default corpus ({base['num_clips']} clips of
-the 24 training speakers). Losses: the last logged training loss and the loss on the test split.
-One seed and one budget: differences under about 0.03 mm are within run-to-run noise (not measured here).
+`python benchmarks/bench_learning_curves.py --every {args.every} --report` on {machine_line()},
+{time.strftime('%Y-%m-%d')}. Each `VARIANT-STEPS` row changes one thing against `base` (the teacher's
+backbone on the default corpus) and trains the regression objective (the teacher's mean network alone,
+the part that decides the lips) for STEPS optimizer steps of 8 x 2 s windows (the same frames per step
+in every row), seed 0, one thread per run beside other work. A `checkpoint` row is a checkpoint of a
+longer run (its learning rate had not decayed yet). Scored with the `identity` system on every
+{args.every}th test clip of the default corpus ({any_row['num_clips']} clips of the 24 training speakers).
+"x base": LVE over `base` at the same steps. Losses: the last logged training loss and the loss on the
+test split (normalised motion). One seed per row: differences under about 0.03 mm are within
+run-to-run noise (not measured here).
 
-| variant | change | LVE max-L2 (mm) | x base | style error | train loss | test loss | minutes |
-|---|---|---|---|---|---|---|---|
+| run | change | steps | LVE max-L2 (mm) | x base | style error | train loss | test loss | minutes |
+|---|---|---|---|---|---|---|---|---|
 {rows}
 
 Raw numbers: `docs/results/learning_curves.json`.
@@ -183,6 +199,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated variants (default: all)")
     ap.add_argument("--report", action="store_true", help="score finished runs and write docs/benchmarks.md")
+    ap.add_argument("--checkpoints", action="append", default=[], metavar="LABEL=RUN_DIR",
+                    help="with --report: also score every checkpoint of a longer run (repeatable)")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n] or list(VARIANTS)
     unknown = [n for n in names if n not in VARIANTS]
@@ -191,13 +209,18 @@ def main() -> int:
     if not args.report:
         train_all(names, args)
         return 0
-    previous = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    results = {}
-    for name in VARIANTS:
-        if name in names and Path(f"runs/curves/{name}/final").is_dir():
-            results[name] = score(name, args)
-        elif name in previous:
-            results[name] = previous[name]
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    for name in names:
+        run = run_dir(name, args.steps)
+        if (run / "final").is_dir():
+            results[run.name] = score(run / "final", VARIANTS[name][0], args)
+    for spec in args.checkpoints:  # LABEL=RUN_DIR: every checkpoint and the final model of a longer run
+        label, _, folder = spec.partition("=")
+        for ckpt in sorted(Path(folder).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1])):
+            results[f"{label}-{ckpt.name.split('-')[1]}"] = score(ckpt, f"{label}, checkpoint", args)
+        if (Path(folder) / "final").is_dir():
+            final = score(Path(folder) / "final", label, args)
+            results[f"{label}-{final['steps']}"] = final
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     report(results, args)
