@@ -22,6 +22,10 @@ def __getattr__(name):
         from dtsdk.inference import Talker
 
         return Talker
+    if name == "enroll":  # the enrollment code, like Talker, loads the model code: only when asked for
+        from dtsdk.enrollment import enroll
+
+        return enroll
     raise AttributeError(f"module 'dtsdk' has no attribute {name!r}")
 
 
@@ -32,4 +36,5 @@ def load_audio(source, sr=None, **kwargs):
     return _load(source, sr=sr, **kwargs)
 
 
-__all__ = ["__version__", "Animation", "Talker", "Rig", "get_rig", "ARKIT52", "DtsdkError", "hookimpl", "load_audio"]
+__all__ = ["__version__", "Animation", "Talker", "enroll", "Rig", "get_rig", "ARKIT52", "DtsdkError", "hookimpl",
+           "load_audio"]

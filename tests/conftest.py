@@ -22,6 +22,15 @@ def _restore_dtsdk_logger():
     logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_dtsdk_home(tmp_path_factory):
+    """Tests never read or write the user's identity store ($DTSDK_HOME, default ~/.cache/dtsdk)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DTSDK_HOME", str(tmp_path_factory.mktemp("dtsdk-home")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory):
     """The built-in `tiny` corpus recipe, built once per session; tests only read it."""

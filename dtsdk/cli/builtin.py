@@ -14,3 +14,5 @@ def register_commands(subparsers):
     import dtsdk.cli.animate_cmd; dtsdk.cli.animate_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
     import dtsdk.cli.train_cmd; dtsdk.cli.train_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
     import dtsdk.cli.eval_cmd; dtsdk.cli.eval_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
+    import dtsdk.cli.enroll_cmd; dtsdk.cli.enroll_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
+    import dtsdk.cli.identities_cmd; dtsdk.cli.identities_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)

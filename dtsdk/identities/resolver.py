@@ -4,8 +4,10 @@ Accepted: a name from the model's identity library (``"t03"``), an index into it
 digits as a string when no identity has that name, as the CLI passes it), a mix of them
 (``{"t05": 0.7, "t12": 0.3}`` or ``"t05:0.7,t12:0.3"``: the weighted mean of their embeddings), ``"auto"`` (the
 library identity the voice matches best, with its probability as the confidence), ``None`` (the
-null identity: generic motion), or an already :class:`ResolvedIdentity`. Enrolled identities from
-the identity store arrive next and resolve here too, carrying their own embedding.
+null identity: generic motion), an enrolled identity from the identity store (its name, or the path
+of an identity folder; :mod:`dtsdk.identities.store`), which carries its own embedding and must
+belong to the model, or an already :class:`ResolvedIdentity`. Mixes may blend enrolled and library
+identities, and ``"auto"`` also matches the store's identities that belong to the model.
 
 :func:`check_identity` fails early (before any audio is read) on a request the model cannot meet;
 :func:`resolve_identity` turns one request into one :class:`ResolvedIdentity` per clip of a batch;
@@ -17,7 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import os
+
 import torch
+import torch.nn.functional as F
 
 from dtsdk.errors import DtsdkError
 
@@ -91,10 +96,27 @@ def resolve_identity(model, identity, batch_size: int = 1, features: torch.Tenso
 
 
 def match_identity(model, features: torch.Tensor, mask: torch.Tensor | None = None) -> list[ResolvedIdentity]:
-    """``"auto"``: the library identity each clip's audio features (B, T, D_audio) match best."""
-    index, probs = model.personalizer.match(features, mask)  # (B,), (B, N)
+    """``"auto"``: the identity each clip's audio features (B, T, D_audio) match best, among the library
+    and the store's enrolled identities that belong to the model (compared as the library is: cosine
+    similarity of the audio-to-identity query and the embedding, over the temperature)."""
+    enrolled = _enrolled_for(model)
     names = model.config.identities
-    return [ResolvedIdentity(names[i], i, "auto", float(probs[row, i])) for row, i in enumerate(index.tolist())]
+    if not enrolled:
+        index, probs = model.personalizer.match(features, mask)  # (B,), (B, N)
+        return [ResolvedIdentity(names[i], i, "auto", float(probs[row, i])) for row, i in enumerate(index.tolist())]
+    with torch.no_grad():
+        query = model.personalizer.query(features, mask)  # (B, E)
+        extra = torch.stack([e.embedding for e in enrolled]).to(query)  # (M, E)
+        extra_logits = F.normalize(query, dim=-1) @ F.normalize(extra, dim=-1).T / model.personalizer.config.temperature
+        probs = torch.cat([model.personalizer.logits(query), extra_logits], dim=-1).softmax(dim=-1)  # (B, N + M)
+    chosen = []
+    for row, i in enumerate(probs.argmax(dim=-1).tolist()):
+        if i < len(names):
+            chosen.append(ResolvedIdentity(names[i], i, "auto", float(probs[row, i])))
+        else:
+            e = enrolled[i - len(names)]
+            chosen.append(ResolvedIdentity(e.name, None, "auto", float(probs[row, i]), embedding=e.embedding))
+    return chosen
 
 
 def identity_embeddings(model, resolved: list[ResolvedIdentity], device=None) -> torch.Tensor:
@@ -120,25 +142,40 @@ def _resolve_one(model, identity) -> ResolvedIdentity:
     weights = _mix_weights(model, identity)
     if weights is not None:
         return mix_identity(model, weights)
+    if _names_enrolled(model, identity):
+        return enrolled_identity(model, identity)
     index = _library_identity(model, identity)
     return ResolvedIdentity(model.config.identities[index], index, "library")
 
 
-def mix_identity(model, weights: dict[int, float]) -> ResolvedIdentity:
-    """A blend of library identities: the weighted mean of their bank rows (weights normalised to sum 1).
+def enrolled_identity(model, name_or_path) -> ResolvedIdentity:
+    """A store name or an identity folder -> ResolvedIdentity with its own embedding; one-line error
+    when it belongs to another model."""
+    from dtsdk.identities.store import check_belongs_to, load_identity
 
-    Embeddings, not outputs, are blended: the denoiser sees one identity between the two, so the
-    style moves between theirs in one sample (``tests/test_identities.py`` measures it)."""
+    stored = load_identity(name_or_path)
+    check_belongs_to(stored, model)
+    return ResolvedIdentity(stored.name, None, "store", embedding=stored.embedding)
+
+
+def mix_identity(model, weights: dict) -> ResolvedIdentity:
+    """A blend of identities: the weighted mean of their embeddings (weights normalised to sum 1).
+
+    ``weights`` maps a bank index (int) or an enrolled ResolvedIdentity to its weight. Embeddings,
+    not outputs, are blended: the denoiser sees one identity between the two, so the style moves
+    between theirs in one sample (``tests/test_identities.py`` measures it)."""
     total = sum(weights.values())
-    rows = model.personalizer.bank.detach()[list(weights)]  # (K, E)
+    bank = model.personalizer.bank.detach()
+    rows = torch.stack([bank[key] if isinstance(key, int) else key.embedding.to(bank) for key in weights])  # (K, E)
     mix = torch.tensor([w / total for w in weights.values()], dtype=rows.dtype, device=rows.device)  # (K,)
     names = model.config.identities
-    label = ",".join(f"{names[i]}:{w / total:.3g}" for i, w in weights.items())
+    label = ",".join(f"{names[k] if isinstance(k, int) else k.name}:{w / total:.3g}" for k, w in weights.items())
     return ResolvedIdentity(label, source="mix", embedding=mix @ rows)
 
 
-def _mix_weights(model, identity) -> dict[int, float] | None:
-    """``{"t05": 0.7, "t12": 0.3}`` or ``"t05:0.7,t12:0.3"`` -> {bank index: weight}; None if not a mix."""
+def _mix_weights(model, identity) -> dict | None:
+    """``{"t05": 0.7, "me": 0.3}`` or ``"t05:0.7,me:0.3"`` -> {bank index or enrolled ResolvedIdentity: weight};
+    None if not a mix."""
     if isinstance(identity, str) and ":" in identity and identity not in model.config.identities:
         parts = [part.partition(":") for part in identity.split(",")]
         if any(not sep or not name.strip() for name, sep, _ in parts):
@@ -149,7 +186,7 @@ def _mix_weights(model, identity) -> dict[int, float] | None:
         return None
     if not identity:
         raise DtsdkError("identity mix is empty; give at least one NAME: WEIGHT")
-    weights: dict[int, float] = {}
+    weights: dict = {}
     for name, value in identity.items():
         try:
             weight = float(value)
@@ -157,8 +194,8 @@ def _mix_weights(model, identity) -> dict[int, float] | None:
             raise DtsdkError(f"identity mix: the weight of '{name}' is {value!r}, not a number") from None
         if not weight >= 0:  # also refuses NaN
             raise DtsdkError(f"identity mix: the weight of '{name}' is {weight}; weights must be >= 0")
-        index = _library_identity(model, name)
-        weights[index] = weights.get(index, 0.0) + weight
+        key = enrolled_identity(model, name) if _names_enrolled(model, name) else _library_identity(model, name)
+        weights[key] = weights.get(key, 0.0) + weight
     if sum(weights.values()) <= 0:
         raise DtsdkError("identity mix: the weights sum to 0; give at least one positive weight")
     return weights
@@ -171,8 +208,9 @@ def _library_identity(model, identity) -> int:
         identity = int(identity)  # an index typed on the command line
     if isinstance(identity, str):
         if identity not in names:
+            enrolled = ", ".join(e.name for e in _enrolled_for(model))
             raise DtsdkError(f"unknown identity '{identity}'; this model knows: {', '.join(names)} "
-                             "(or 'auto', or None)")
+                             f"(or 'auto', or None){'; enrolled for it: ' + enrolled if enrolled else ''}")
         return names.index(identity)
     if isinstance(identity, bool) or not isinstance(identity, int):
         raise DtsdkError(f"identity must be a name, an index, 'auto' or None, not {identity!r}")
@@ -186,6 +224,24 @@ def _refuse_on_generic(model, identity) -> None:
     if model.is_generic:
         raise DtsdkError(f"this model was trained without identities (identity_dropout "
                          f"{model.config.identity_dropout}); animate it with identity=None, not {identity!r}")
+
+
+def _names_enrolled(model, identity) -> bool:
+    """Whether ``identity`` asks for the identity store: a PathLike, a path with a separator, or a name
+    that is not the library's but is a store folder."""
+    if isinstance(identity, os.PathLike):
+        return True
+    if not isinstance(identity, str) or identity in model.config.identities or identity.isdigit():
+        return False
+    from dtsdk.identities.store import store_root
+
+    return os.sep in identity or "/" in identity or (store_root() / identity).is_dir()
+
+
+def _enrolled_for(model) -> list:
+    from dtsdk.identities.store import identities_for
+
+    return identities_for(model)
 
 
 def is_auto(identity) -> bool:
