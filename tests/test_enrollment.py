@@ -88,13 +88,13 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def enrolled(model, recordings, tmp_path_factory):
     """'me' enrolled once into a module store (tests that change the store use ``home``)."""
-    with pytest.MonkeyPatch.context() as mp:
-        home = tmp_path_factory.mktemp("store")
+    home = tmp_path_factory.mktemp("store")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flags = {k: p.requires_grad for k, p in model.named_parameters()}
+    with pytest.MonkeyPatch.context() as mp:  # only while enrolling: tests choose their store themselves
         mp.setenv("DTSDK_HOME", str(home))
-        before = {k: v.clone() for k, v in model.state_dict().items()}
-        flags = {k: p.requires_grad for k, p in model.named_parameters()}
         result = enroll(recordings, "me", model, steps=STEPS)
-        yield result, before, flags, home
+    return result, before, flags, home
 
 
 @pytest.fixture
@@ -188,6 +188,43 @@ def test_the_scan_names_what_it_skips(model, home, tmp_path):
     assert why["broken.wav"].startswith("unreadable audio")
 
 
+def test_live_link_face_and_plugin_captures(model, home, tmp_path):
+    """A Live Link Face CSV (60 fps, read by the livelink capture reader beside a WAV, by the llf-csv format
+    beside a FLAC) and a format only a capture-reader plugin knows, through the capture-reader hook."""
+    from dtsdk.capture import CaptureClip, CaptureReader
+    from dtsdk.plugins import hookimpl
+    from dtsdk.testing import temporary_plugin
+
+    folder = tmp_path / "llf"
+    for stem, suffix in (("phone", ".wav"), ("phone2", ".flac")):
+        write_take(folder, stem, seconds=5.0, capture=False, audio_suffix=suffix)
+        Animation(np.full((300, 52), 0.25, np.float32), ARKIT52, 60.0, "arkit52").save(folder / f"{stem}.csv")
+    write_take(folder, "rig", seconds=5.0, capture=False)
+    (folder / "rig.mocap").write_text("150")
+
+    class MocapReader(CaptureReader):
+        name, description = "test-mocap", "a test format: the frame count as text"
+
+        def can_read(self, path):
+            return str(path).endswith(".mocap")
+
+        def read(self, path):
+            stem = Path(path).with_suffix("")
+            audio, _ = sf.read(f"{stem}.wav", dtype="float32")
+            frames = int(Path(path).read_text())
+            yield CaptureClip(stem.name, "me", audio, SR, Animation(np.full((frames, 52), 0.5, np.float32),
+                                                                    ARKIT52, FPS, "arkit52"))
+
+    class Plugin:
+        @hookimpl
+        def register_capture_readers(self, register):
+            register("test-mocap", MocapReader(), description=MocapReader.description)
+
+    with temporary_plugin(Plugin()):
+        result = enroll(folder, "llf", model, steps=2)
+    assert result.skipped == [] and result.source["with_capture"] == 3 and result.source["files"] == 3
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda d: None, "no such folder of recordings"),
     (lambda d: d.mkdir(), "no usable recording"),
@@ -212,7 +249,7 @@ def test_names_are_validated(model, recordings, home, name):
                                                          if not p.name.startswith("."))
 
 
-def test_no_clobbering_without_force_and_a_crash_keeps_the_old_identity(model, recordings, home, monkeypatch):
+def test_no_clobbering_without_force_and_a_crash_keeps_the_old_identity(model, recordings, home):
     first = enroll(recordings, "me", model, steps=1)
     with pytest.raises(DtsdkError, match="exists already; pass --force"):
         enroll(recordings, "me", model, steps=1)
@@ -221,12 +258,12 @@ def test_no_clobbering_without_force_and_a_crash_keeps_the_old_identity(model, r
         (folder / "config.json").write_text("{half")
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(store_module, "write_identity_files", crash)
-    with pytest.raises(RuntimeError, match="power cut"):
-        enroll(recordings, "me", model, steps=3, force=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(store_module, "write_identity_files", crash)
+        with pytest.raises(RuntimeError, match="power cut"):
+            enroll(recordings, "me", model, steps=3, force=True)
     torch.testing.assert_close(load_identity("me").embedding, first.embedding)  # the old one, whole
     assert sorted(p.name for p in (home / "identities").iterdir()) == [".locks", "me"]  # no temporary left
-    monkeypatch.undo()
     replaced = enroll(recordings, "me", model, steps=3, force=True, seed=1)
     assert not torch.equal(load_identity("me").embedding, first.embedding)
     assert torch.equal(load_identity("me").embedding, replaced.embedding)

@@ -12,7 +12,7 @@ def add(subparsers) -> None:
     p.add_argument("--name", required=True, help="the identity's name in the store (letters, digits, . _ -)")
     p.add_argument("--model", help="checkpoint directory or Hub repo id (default: the packaged default model)")
     p.add_argument("--force", action="store_true", help="replace an identity of the same name")
-    p.add_argument("--steps", type=int, help="optimiser steps (default 150)")
+    p.add_argument("--steps", type=int, help="optimiser steps (default 100)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--min-seconds", type=float, default=MIN_SECONDS,
                    help=f"refuse less audio than this (default {MIN_SECONDS:g} s)")

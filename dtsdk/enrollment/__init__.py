@@ -47,7 +47,7 @@ def enroll(folder, name: str, model=None, *, force: bool = False, steps: int | N
            min_seconds: float = MIN_SECONDS, window_s: float | None = None) -> Enrollment:
     """Enroll the recordings under ``folder`` as the identity ``name`` of ``model`` (a DiffusionTalker,
     a checkpoint folder, a Hub repo id, or None for the packaged default); nothing is written on failure.
-    ``steps`` defaults to :class:`EnrollSettings`' (150)."""
+    ``steps`` defaults to :class:`EnrollSettings`' (100)."""
     from dtsdk.identities.store import check_name, identity_path, model_fingerprint, write_identity
     from dtsdk.inference.talker import load_model
 

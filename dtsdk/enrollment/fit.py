@@ -29,9 +29,9 @@ from dtsdk.enrollment.scan import Recording
 
 @dataclass
 class EnrollSettings:
-    steps: int = 150  # optimiser steps
+    steps: int = 100  # optimiser steps
     learning_rate: float = 0.05  # Adam, relative to the library embeddings' typical coordinate size
-    batch_windows: int = 16  # captured windows per step of the motion loss
+    batch_windows: int = 8  # captured windows per step of the motion loss
     window_s: float = 4.0  # recordings are cut into windows of this length (the last one padded)
     seed: int = 0
 

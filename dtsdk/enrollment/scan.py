@@ -177,19 +177,24 @@ def _capture_animation(capture: Path, audio_path: Path, wave: np.ndarray, sample
     from dtsdk.exporters import get_exporter, load_animation
     from dtsdk.plugins import registry
 
+    reader_error = None
     for entry in registry("capture_reader").values():
         reader = entry.obj
         if isinstance(reader, CaptureReader) and reader.can_read(capture):
-            clips = [c for c in read_captures(capture, reader=reader) if _same_take(c, audio_path)]
+            try:
+                clips = [c for c in read_captures(capture, reader=reader) if _same_take(c, audio_path)]
+            except DtsdkError as exc:  # e.g. Live Link Face wants a WAV beside its CSV: the format reader may do
+                reader_error = exc
+                continue
             if len(clips) == 1:
                 clip = clips[0]
                 return clip.animation, load_audio(clip.audio, sr=sample_rate, source_sr=clip.sample_rate)
     try:
         exporter = get_exporter(path=capture)
     except DtsdkError:
-        raise DtsdkError("no capture reader or animation format reads this file") from None
+        raise reader_error or DtsdkError("no capture reader or animation format reads this file") from None
     if not exporter.can_read:
-        raise DtsdkError(f"the '{exporter.name}' format cannot be read back")
+        raise reader_error or DtsdkError(f"the '{exporter.name}' format cannot be read back")
     return load_animation(capture), wave
 
 
