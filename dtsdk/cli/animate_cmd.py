@@ -28,8 +28,9 @@ def add(subparsers) -> None:
                    help="an animation file (out.glb, out.csv, out.npz, ...; any exporter's extension) or a preview "
                         "(out.mp4, out.gif); repeat for several outputs")
     p.add_argument("--model", help="checkpoint directory or Hub repo id (default: the packaged default model)")
-    p.add_argument("--identity", help="a talking identity of the model: a name or an index, a mix such as "
-                                      "t05:0.7,t12:0.3, or 'auto' to match the voice (default: generic motion)")
+    p.add_argument("--identity", help="a talking identity of the model: a name or an index, an enrolled identity "
+                                      "(dtsdk enroll; its name or folder), a mix such as t05:0.7,me:0.3, or 'auto' "
+                                      "to match the voice (default: generic motion)")
     p.add_argument("--rig", help="retarget the animation files to this rig (previews render on it if it has a mesh)")
     sampler, steps = _packaged_sampling()
     p.add_argument("--sampler", help=f"sampler name (default: the model's own; the packaged model's: {sampler})")

@@ -47,8 +47,9 @@ class Talker:
     """Animate speech with a DiffusionTalker.
 
     ``model``: checkpoint directory, Hub repo id, a ``DiffusionTalker``, or ``None`` for the packaged
-    default. ``identity``: the default speaker (a name or index, a mix such as ``{"t05": 0.7, "t12": 0.3}``,
-    ``"auto"`` or ``None`` for generic motion; see :mod:`dtsdk.identities`);
+    default. ``identity``: the default speaker (a name or index, an enrolled identity's name or folder
+    (``dtsdk enroll``), a mix such as ``{"t05": 0.7, "me": 0.3}``, ``"auto"`` or ``None`` for generic
+    motion; see :mod:`dtsdk.identities`);
     ``sampler``/``steps``: default to the model's config. ``guidance``: classifier-free guidance
     weight toward the identity (1 = none; see ``DiffusionTalker.sample``). ``window_s``/``overlap_s``: long-audio
     windows in seconds. ``max_duration_s``: longer audio is refused before it is decoded.
