@@ -17,6 +17,7 @@ flow through the frozen model to ``e`` alone). Audio features are computed once,
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ import torch.nn.functional as F
 
 from dtsdk.enrollment.scan import Recording
 
+log = logging.getLogger("dtsdk.enroll")
+PROGRESS_EVERY = 25  # steps between progress lines
 
 @dataclass
 class EnrollSettings:
@@ -105,7 +108,7 @@ def fit_identity(model, windows: Windows, settings: EnrollSettings) -> FitResult
     generator = torch.Generator(device=bank.device).manual_seed(settings.seed)
     with_motion = windows.motion is not None
     temperature = personalizer.config.temperature
-    for _ in range(settings.steps):
+    for step in range(1, settings.steps + 1):
         infonce = contrastive_loss(queries, bank, embedding, temperature)
         loss = infonce
         if with_motion:
@@ -118,6 +121,9 @@ def fit_identity(model, windows: Windows, settings: EnrollSettings) -> FitResult
         if not with_motion:  # only the direction is learnt from audio alone
             with torch.no_grad():
                 embedding.mul_(length / embedding.norm())
+        if step % PROGRESS_EVERY == 0 or step == settings.steps:
+            log.info("step %d/%d: loss %.4f (%.1f s)", step, settings.steps, float(loss.detach()),
+                     time.perf_counter() - started)
     final = embedding.detach()
     metrics = _metrics(model, windows, queries, bank, start, final, settings, temperature)
     metrics["fit_seconds"] = round(time.perf_counter() - started, 3)
