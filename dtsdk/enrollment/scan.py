@@ -108,14 +108,14 @@ def _visible_files(folder: Path, scan: Scan) -> list[Path]:
     for root, dirs, names in os.walk(folder):
         for d in sorted(dirs):
             if d.startswith("."):
-                _skip(scan, Path(root) / d, "hidden folder", quiet=True)
+                _skip(scan, Path(root) / d, "hidden folder")
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
             path = Path(root) / name
             if name.startswith("._"):
-                _skip(scan, path, "a macOS resource fork (._*), not a recording", quiet=True)
+                _skip(scan, path, "a macOS resource fork (._*), not a recording")
             elif name.startswith("."):
-                _skip(scan, path, "hidden file", quiet=True)
+                _skip(scan, path, "hidden file")
             elif name.lower().endswith(SIDECAR_SUFFIXES):
                 continue  # read by the capture reader of its take
             else:
@@ -215,9 +215,9 @@ def _check_enough(scan: Scan, sample_rate: int, min_seconds: float) -> None:
                          f"enrollment needs at least {min_seconds:g} s{skipped}")
 
 
-def _skip(scan: Scan, path: Path, why: str, quiet: bool = False) -> None:
+def _skip(scan: Scan, path: Path, why: str) -> None:
     scan.skipped.append((path, why))
-    (log.debug if quiet else log.info)("skipping %s: %s", _rel(path, scan.folder), why)
+    log.info("skipping %s: %s", _rel(path, scan.folder), why)
 
 
 def _rel(path: Path, root: Path) -> str:

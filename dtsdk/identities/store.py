@@ -130,9 +130,10 @@ def list_identities() -> list[StoredIdentity]:
 
 
 def load_identity(name_or_path) -> StoredIdentity:
-    """A store name, or the path of an identity folder -> StoredIdentity (a one-line error otherwise)."""
+    """A store name, or the path of an identity folder (a PathLike, or a string with a ``/`` in it,
+    e.g. ``./me``) -> StoredIdentity (a one-line error otherwise)."""
     path = Path(os.fspath(name_or_path)).expanduser()
-    if isinstance(name_or_path, os.PathLike) or os.sep in str(name_or_path) or (path / CONFIG_NAME).is_file():
+    if isinstance(name_or_path, os.PathLike) or os.sep in str(name_or_path) or "/" in str(name_or_path):
         if not path.is_dir():
             raise DtsdkError(f"{path}: no such identity folder")
         return read_identity(path)
