@@ -217,10 +217,11 @@ def test_a_checkpoint_from_before_objectives_and_parameterizations_loads_as_it_w
     old = DiffusionTalker(DiffusionTalkerConfig(identities=list(SPEAKERS), **TINY))  # diffusion, x0
     old.save_pretrained(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
-    del config["objective"], config["parameterization"]
+    del config["objective"], config["parameterization"], config["train_window_s"]
     (tmp_path / "config.json").write_text(json.dumps(config))
     loaded = DiffusionTalker.from_pretrained(tmp_path)
     assert (loaded.config.objective, loaded.config.parameterization) == ("diffusion", "x0")
+    assert loaded.config.train_window_s == 2.0  # every model before the setting trained on 2 s crops
     audio = tiny_batch(B=1)["audio"]
     a, b = (m.eval().sample(audio, 12, identity="s01", steps=3, generator=torch.Generator().manual_seed(0))
             for m in (old, loaded))

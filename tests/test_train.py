@@ -60,6 +60,7 @@ def test_checkpoint_layout_and_exact_resume(corpus, tmp_path):
     assert json.loads((ckpt / "trainer_state.json").read_text())["step"] == 10
     model = DiffusionTalker.from_pretrained(tmp_path / "full" / "final")
     assert model.config.identities == ["t01", "t02", "t03"] and model.config.denoiser.d_model == 32
+    assert model.config.train_window_s == tiny_recipe(corpus).window_s  # Talker windows audio like this
     assert float(model.motion_std.min()) > 0 and not torch.allclose(model.motion_mean, torch.zeros(52))
 
     resumed = train(tiny_recipe(corpus), output=tmp_path / "resumed", resume=ckpt)

@@ -51,12 +51,14 @@ class Talker:
     (``dtsdk enroll``), a mix such as ``{"t05": 0.7, "me": 0.3}``, ``"auto"`` or ``None`` for generic
     motion; see :mod:`dtsdk.identities`);
     ``sampler``/``steps``: default to the model's config. ``guidance``: classifier-free guidance
-    weight toward the identity (1 = none; see ``DiffusionTalker.sample``). ``window_s``/``overlap_s``: long-audio
-    windows in seconds. ``max_duration_s``: longer audio is refused before it is decoded.
+    weight toward the identity (1 = none; see ``DiffusionTalker.sample``). ``window_s``/``overlap_s``: the
+    windows audio is animated in, crossfaded over the overlap (seconds; default: the model's training
+    crop ``config.train_window_s`` and a quarter of it: a model does worst on windows longer than it was
+    trained on). ``max_duration_s``: longer audio is refused before it is decoded.
     """
 
     def __init__(self, model=None, identity=None, sampler: str | None = None, steps: int | None = None,
-                 device=None, *, guidance: float = 1.0, window_s: float = 10.0, overlap_s: float = 1.0,
+                 device=None, *, guidance: float = 1.0, window_s: float | None = None, overlap_s: float | None = None,
                  max_duration_s: float = DEFAULT_MAX_DURATION_S):
         self.device = resolve_device(device)
         self.model, self.model_name = load_model(model)
@@ -67,6 +69,8 @@ class Talker:
         self.sampler = sampler or self.config.default_sampler
         self.steps = int(steps or self.config.default_steps)
         self.guidance = float(guidance)
+        window_s = self.config.train_window_s if window_s is None else window_s
+        overlap_s = window_s / 4 if overlap_s is None else overlap_s
         self.window_frames = max(1, round(window_s * self.config.fps))
         self.overlap_frames = round(overlap_s * self.config.fps)
         plan_windows(1, self.window_frames, self.overlap_frames)  # validate the window sizes now

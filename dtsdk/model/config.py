@@ -39,6 +39,10 @@ class DiffusionTalkerConfig:
     fps: float = 30.0
     sample_rate: int = 16000
     identities: list = field(default_factory=list)  # training speaker names; index = identity id
+    # The training crop length (set by `dtsdk train` from the recipe's window_s). Talker animates in
+    # windows of this length: the model has only seen sequences this long, and on 10 s windows the
+    # 2 s-trained regression baseline's lips were 1.6x worse (docs/default-model.md).
+    train_window_s: float = 2.0
     # The defaults describe the shipped default model (dtsdk/models/default, recipes train/teacher.yaml);
     # every checkpoint's config.json names all of its settings, so older checkpoints load as they were.
     # What the model is trained to do, one module each in dtsdk/model/objectives/: "residual" (a mean
@@ -68,6 +72,9 @@ class DiffusionTalkerConfig:
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(f"DiffusionTalkerConfig.{name} must be a positive integer, "
                                   f"got {getattr(self, name)!r}")
+        if not (isinstance(self.train_window_s, (int, float)) and self.train_window_s > 0):
+            raise ConfigError(f"DiffusionTalkerConfig.train_window_s must be a positive number of seconds, "
+                              f"got {self.train_window_s!r}")
         if not 0.0 <= self.identity_dropout <= 1.0:
             raise ConfigError(f"DiffusionTalkerConfig.identity_dropout must lie in [0, 1], "
                               f"got {self.identity_dropout!r}")
@@ -101,7 +108,8 @@ class DiffusionTalkerConfig:
 
 
 # What a checkpoint whose config.json lacks a setting was trained with (the setting did not exist yet).
-SETTINGS_BEFORE_THEY_EXISTED = {"objective": "diffusion", "parameterization": "x0"}
+# Every model trained before train_window_s was recorded used the recipe default of 2 s crops.
+SETTINGS_BEFORE_THEY_EXISTED = {"objective": "diffusion", "parameterization": "x0", "train_window_s": 2.0}
 
 
 def _check_choice(field_name: str, value, choices) -> None:

@@ -50,11 +50,12 @@ class TrainRecipe:
 
     def model_config(self, identities: list[str], fps: float, **motion_space):
         """The DiffusionTalkerConfig: recipe overrides plus what the data decides (speakers, fps and, for
-        captures, the motion space: ``motion_dim``, ``rig``; a dtsdk corpus keeps the ARKit-52 defaults)."""
+        captures, the motion space: ``motion_dim``, ``rig``; a dtsdk corpus keeps the ARKit-52 defaults)
+        and the crop length, so inference windows audio the way training did."""
         from dtsdk.model.config import DiffusionTalkerConfig
 
         return DiffusionTalkerConfig.from_dict({**self.model, "identities": list(identities), "fps": float(fps),
-                                                **motion_space})
+                                                "train_window_s": float(self.window_s), **motion_space})
 
     def validate(self, where: str = "<recipe>") -> None:
         checks = [
