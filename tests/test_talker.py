@@ -163,7 +163,7 @@ def test_long_audio_windows_are_stitched_without_jumps(talker):
     wave = (0.1 * rng.standard_normal(25 * SR)).astype(np.float32)
     anim = talker.animate(wave, sr=SR, seed=0)
     windows = plan_windows(750, talker.window_frames, talker.overlap_frames)
-    assert anim.num_frames == 750 and anim.meta["windows"] == len(windows) > 10
+    assert anim.num_frames == 750 and anim.meta["windows"] == len(windows) > 1
     again = talker.animate(wave, sr=SR, seed=0)
     np.testing.assert_array_equal(anim.weights, again.weights)
     steps = np.abs(np.diff(anim.weights, axis=0)).max(axis=1)  # (T-1,) largest channel step per frame
@@ -172,16 +172,15 @@ def test_long_audio_windows_are_stitched_without_jumps(talker):
     assert steps[[i for i in edges if i < len(steps)]].max() <= np.percentile(steps, 99.5)
 
 
-def test_windows_default_to_the_models_training_crop(checkpoint):
-    """A model has only seen sequences as long as its training crops; Talker windows audio the same way."""
-    two_s = Talker(checkpoint, device="cpu")
-    assert two_s.config.train_window_s == 2.0
-    assert (two_s.window_frames, two_s.overlap_frames) == (60, 15)  # 2 s at 30 fps, a quarter overlap
-    asked = Talker(checkpoint, device="cpu", window_s=10.0, overlap_s=1.0)
-    assert (asked.window_frames, asked.overlap_frames) == (300, 30)
-    model = DiffusionTalker.from_pretrained(checkpoint)
-    model.config.train_window_s = 4.0
-    assert Talker(model, device="cpu").window_frames == 120
+def test_windows_are_10_s_unless_asked_and_the_training_crop_is_recorded(checkpoint):
+    """10 s windows by default (the training crop's 2 s close the lips less on real speech); any asked."""
+    talker = Talker(checkpoint, device="cpu")
+    assert (talker.window_frames, talker.overlap_frames) == (300, 30)  # 10 s at 30 fps, 1 s crossfade
+    crop = talker.config.train_window_s
+    asked = Talker(checkpoint, device="cpu", window_s=crop, overlap_s=crop / 4)
+    assert (asked.window_frames, asked.overlap_frames) == (round(crop * 30), round(crop * 30 / 4))
+    wave = (0.1 * np.random.default_rng(0).standard_normal(5 * SR)).astype(np.float32)
+    assert talker.animate(wave, sr=SR, seed=0).meta["windows"] == 1 < asked.animate(wave, sr=SR, seed=0).meta["windows"]
 
 
 def test_ten_minutes_of_silence_animates_in_windows(talker):

@@ -28,6 +28,13 @@ DEFAULT_MAX_DURATION_S = 3 * 3600.0
 AUTO_MATCH_S = 60.0  # "auto" identity is matched on at most this much audio from the start
 
 
+# Windows of long audio. The training crop (config.train_window_s, 2 s) would be the natural choice: on 48
+# synthetic test clips it scores LVE 0.95 mm against 1.29 mm with these (the 2026-12-01 default model). But on
+# real recorded speech the default model then closes the lips on 27% of p/b/m against 53% with these
+# (benchmarks/bench_real_speech.py; docs/default-model.md), and real speech is what users animate.
+DEFAULT_WINDOW_S, DEFAULT_OVERLAP_S = 10.0, 1.0
+
+
 def load_model(model):
     """A DiffusionTalker instance, a checkpoint directory, a Hub repo id, or ``None`` (the packaged default)."""
     from dtsdk.model import DiffusionTalker
@@ -52,13 +59,15 @@ class Talker:
     motion; see :mod:`dtsdk.identities`);
     ``sampler``/``steps``: default to the model's config. ``guidance``: classifier-free guidance
     weight toward the identity (1 = none; see ``DiffusionTalker.sample``). ``window_s``/``overlap_s``: the
-    windows audio is animated in, crossfaded over the overlap (seconds; default: the model's training
-    crop ``config.train_window_s`` and a quarter of it: a model does worst on windows longer than it was
-    trained on). ``max_duration_s``: longer audio is refused before it is decoded.
+    windows audio is animated in, crossfaded over the overlap (seconds). The model was trained on crops of
+    ``config.train_window_s``; windows of that length score better lips on the synthetic test clips but
+    close the lips far less often on real recorded speech (docs/default-model.md), so the default stays
+    10 s windows with 1 s crossfades. ``max_duration_s``: longer audio is refused before it is decoded.
     """
 
     def __init__(self, model=None, identity=None, sampler: str | None = None, steps: int | None = None,
-                 device=None, *, guidance: float = 1.0, window_s: float | None = None, overlap_s: float | None = None,
+                 device=None, *, guidance: float = 1.0, window_s: float = DEFAULT_WINDOW_S,
+                 overlap_s: float = DEFAULT_OVERLAP_S,
                  max_duration_s: float = DEFAULT_MAX_DURATION_S):
         self.device = resolve_device(device)
         self.model, self.model_name = load_model(model)
@@ -69,8 +78,6 @@ class Talker:
         self.sampler = sampler or self.config.default_sampler
         self.steps = int(steps or self.config.default_steps)
         self.guidance = float(guidance)
-        window_s = self.config.train_window_s if window_s is None else window_s
-        overlap_s = window_s / 4 if overlap_s is None else overlap_s
         self.window_frames = max(1, round(window_s * self.config.fps))
         self.overlap_frames = round(overlap_s * self.config.fps)
         plan_windows(1, self.window_frames, self.overlap_frames)  # validate the window sizes now
