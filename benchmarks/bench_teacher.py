@@ -2,7 +2,7 @@
 
     python benchmarks/bench_teacher.py [--corpus data/corpus] [--teacher dtsdk/models/default]
         [--teacher-run runs/teacher/final] [--regression runs/regression/final]
-        [--generic runs/generic/final] [--limit N] [--reuse regression,generic]
+        [--generic runs/generic/final] [--limit N] [--every N] [--reuse regression,generic]
 
 Scores, on the test split (training speakers, unseen sentences) with `dtsdk.eval.evaluate_model`:
 the teacher with each clip's own identity, with `auto` identity, with the null identity; the
@@ -114,6 +114,7 @@ def main() -> int:
     ap.add_argument("--generic", default="runs/generic/final")
     ap.add_argument("--samples", type=int, default=2)
     ap.add_argument("--limit", type=int, help="only the first N clips of each split (quick look)")
+    ap.add_argument("--every", type=int, default=1, help="every N-th clip of each split (a subset with every speaker)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--reuse", default="", help="comma-separated results to take from the earlier run's JSON "
                                                 f"instead of scoring them again ({', '.join(RESULT_KEYS)})")
@@ -128,7 +129,7 @@ def main() -> int:
     started = time.perf_counter()
     load_at_start = os.getloadavg()[0]
     today = time.strftime("%Y-%m-%d")
-    common = dict(num_samples=args.samples, limit=args.limit, seed=args.seed)
+    common = dict(num_samples=args.samples, limit=args.limit, seed=args.seed, every=args.every)
 
     def run(key, compute):
         return previous[key] if key in reuse else compute()
@@ -185,9 +186,10 @@ def main() -> int:
     sweep_timing = f"seconds per clip for a batch of {args.samples} samples, " + (
         f"measured {res['measured']['teacher_sampler_sweep']}" if "teacher_sampler_sweep" in reuse else
         f"at a 1-minute load average of {load_at_start:.1f} on {os.cpu_count()} cores when the run began")
+    flags = (f" --every {args.every}" if args.every > 1 else "") + (f" --reuse {','.join(reuse)}" if reuse else "")
     body = f"""## Teacher and baselines
 
-`python benchmarks/bench_teacher.py{' --reuse ' + ','.join(reuse) if reuse else ''}` on {machine_line()}.
+`python benchmarks/bench_teacher.py{flags}` on {machine_line()}.
 {provenance}
 Corpus `{args.corpus}` (synthetic, corpus recipe `default`). Vertex metrics on `dtface` in mm
 (definitions: `docs/metrics.md`); {teacher['sampler']} with {teacher['steps']} steps; {args.samples} samples per clip

@@ -67,7 +67,8 @@ def _buzz_wave() -> np.ndarray:
 
 def test_default_model_output_for_a_fixed_seed_is_unchanged():
     """Refactors must not change what the shipped model draws: the outputs recorded in
-    tests/data/model/default_model_seed0.npz (ddpm, 20 steps, seed 0) before the objective split."""
+    tests/data/model/default_model_seed0.npz (ddpm, 20 steps, seed 0), recorded when this model was
+    packaged (2026-12-02; rerecord only when the default model itself is replaced)."""
     import dtsdk
     ref = np.load(Path(__file__).parent / "data" / "model" / "default_model_seed0.npz")
     talker = dtsdk.Talker(device="cpu", steps=20)
