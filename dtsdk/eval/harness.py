@@ -278,7 +278,8 @@ def _talker(model, sampler, steps, device, guidance):
         return None
     from dtsdk.inference import Talker
 
-    talker = Talker(model, sampler=sampler, steps=steps, device=device, guidance=guidance)
+    # Scores must not depend on what the user enrolled: `auto` picks among the model's own identities.
+    talker = Talker(model, sampler=sampler, steps=steps, device=device, guidance=guidance, match_enrolled=False)
     if not talker.config.is_arkit:
         raise DtsdkError(f"{talker.model_name}: dtsdk eval scores ARKit-52 models against a dtsdk corpus (decoded "
                          f"onto {RIG}); this model's motion space is '{talker.config.rig}' "

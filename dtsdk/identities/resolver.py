@@ -76,11 +76,12 @@ def check_identity(model, identity):
 
 
 def resolve_identity(model, identity, batch_size: int = 1, features: torch.Tensor | None = None,
-                     mask: torch.Tensor | None = None) -> list[ResolvedIdentity]:
+                     mask: torch.Tensor | None = None, enrolled: bool = True) -> list[ResolvedIdentity]:
     """One request -> one ResolvedIdentity per clip of a batch of ``batch_size``.
 
     ``identity`` may also be a (B,) tensor or list of per-clip requests (-1 = the null identity). ``"auto"`` needs the
-    clips' audio ``features`` (B, T, D_audio) (and their ``mask`` (B, T) if padded).
+    clips' audio ``features`` (B, T, D_audio) (and their ``mask`` (B, T) if padded); ``enrolled=False`` matches
+    it against the model's library only, leaving the store out.
     """
     if _is_per_clip(identity):
         requests = identity.tolist() if isinstance(identity, torch.Tensor) else list(identity)
@@ -91,15 +92,16 @@ def resolve_identity(model, identity, batch_size: int = 1, features: torch.Tenso
         _refuse_on_generic(model, identity)
         if features is None:
             raise DtsdkError("identity='auto' needs the clip's audio to match against the identity library")
-        return match_identity(model, features, mask)
+        return match_identity(model, features, mask, enrolled)
     return [_resolve_one(model, identity)] * batch_size
 
 
-def match_identity(model, features: torch.Tensor, mask: torch.Tensor | None = None) -> list[ResolvedIdentity]:
+def match_identity(model, features: torch.Tensor, mask: torch.Tensor | None = None,
+                   enrolled: bool = True) -> list[ResolvedIdentity]:
     """``"auto"``: the identity each clip's audio features (B, T, D_audio) match best, among the library
-    and the store's enrolled identities that belong to the model (compared as the library is: cosine
-    similarity of the audio-to-identity query and the embedding, over the temperature)."""
-    enrolled = _enrolled_for(model)
+    and (with ``enrolled``) the store's enrolled identities that belong to the model (compared as the
+    library is: cosine similarity of the audio-to-identity query and the embedding, over the temperature)."""
+    enrolled = _enrolled_for(model) if enrolled else []
     names = model.config.identities
     if not enrolled:
         index, probs = model.personalizer.match(features, mask)  # (B,), (B, N)

@@ -63,12 +63,13 @@ class Talker:
     ``config.train_window_s``; windows of that length score better lips on the synthetic test clips but
     close the lips far less often on real recorded speech (docs/default-model.md), so the default stays
     10 s windows with 1 s crossfades. ``max_duration_s``: longer audio is refused before it is decoded.
+    ``match_enrolled``: whether ``"auto"`` also considers the identity store's identities of this model.
     """
 
     def __init__(self, model=None, identity=None, sampler: str | None = None, steps: int | None = None,
                  device=None, *, guidance: float = 1.0, window_s: float = DEFAULT_WINDOW_S,
                  overlap_s: float = DEFAULT_OVERLAP_S,
-                 max_duration_s: float = DEFAULT_MAX_DURATION_S):
+                 max_duration_s: float = DEFAULT_MAX_DURATION_S, match_enrolled: bool = True):
         self.device = resolve_device(device)
         self.model, self.model_name = load_model(model)
         self.model.to(self.device)
@@ -82,6 +83,7 @@ class Talker:
         self.overlap_frames = round(overlap_s * self.config.fps)
         plan_windows(1, self.window_frames, self.overlap_frames)  # validate the window sizes now
         self.max_duration_s = max_duration_s
+        self.match_enrolled = match_enrolled  # "auto" also considers the identity store's identities
         self.identity = check_identity(self.model, identity)
         self.model_rig = _model_rig(self.config)
 
@@ -153,7 +155,7 @@ class Talker:
             with torch.no_grad(), autocast(self.device):
                 features = self.model.encoder(wave[:, :samples].to(self.device), frames).float()  # (1, T, D_audio)
         with torch.no_grad():
-            return resolve_identity(self.model, identity, 1, features)[0]
+            return resolve_identity(self.model, identity, 1, features, enrolled=self.match_enrolled)[0]
 
     def _sample_windows(self, wave: torch.Tensor, num_frames: int, identity: ResolvedIdentity, seed: int,
                         num_samples: int) -> np.ndarray:
