@@ -7,13 +7,13 @@ local Hub cache, or (when the network is allowed) the Hub itself. Weights are sa
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from dtsdk.errors import DtsdkError
 from dtsdk.identities.store import (FILES, check_name, load_identity, name_lock, read_identity, store_root,
                                     write_identity_files)
 from dtsdk.utils.atomic import atomic_dir
+from dtsdk.utils.hub import folder_or_snapshot
 
 
 def export_identity(name_or_path, destination, force: bool = False) -> Path:
@@ -63,18 +63,5 @@ def push_identity(name_or_path, repo_id: str, private: bool = True, token: str |
 
 
 def _source_folder(source, revision, local_files_only, cache_dir) -> Path:
-    path = Path(os.fspath(source)).expanduser()
-    if path.is_dir():
-        return path
-    if path.exists() or str(source).count("/") != 1:
-        raise DtsdkError(f"{source}: not an identity folder nor a Hub repo id (owner/name)")
-    from huggingface_hub import snapshot_download
-
-    if local_files_only is None:  # the local Hub cache only, unless the user allowed the network
-        local_files_only = os.environ.get("HF_HUB_OFFLINE", "1").strip() not in ("", "0")
-    try:
-        return Path(snapshot_download(str(source), revision=revision, cache_dir=cache_dir,
-                                      local_files_only=local_files_only, allow_patterns=list(FILES)))
-    except Exception as exc:
-        where = "the local Hub cache (set HF_HUB_OFFLINE=0 to download)" if local_files_only else "the Hub"
-        raise DtsdkError(f"could not get identity '{source}' from {where}: {exc}") from exc
+    return folder_or_snapshot(source, "identity folder", FILES, revision, local_files_only, cache_dir,
+                              offline_by_default=True, kind="identity")

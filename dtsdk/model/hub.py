@@ -9,10 +9,10 @@ to the three files, so pickles are not even downloaded.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from dtsdk.errors import DtsdkError
+from dtsdk.utils.hub import folder_or_snapshot
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -55,21 +55,8 @@ def save_checkpoint(model, directory, model_card: str | None = None, dtype=None)
 
 
 def _resolve(dir_or_repo_id, revision, local_files_only, cache_dir) -> Path:
-    path = Path(os.fspath(dir_or_repo_id)).expanduser()
-    if path.is_dir():
-        return path
-    if path.exists() or str(dir_or_repo_id).count("/") != 1:
-        raise DtsdkError(f"{dir_or_repo_id}: not a checkpoint directory nor a Hub repo id (owner/name)")
-    from huggingface_hub import snapshot_download
-
-    if local_files_only is None:  # offline-safe by default when HF_HUB_OFFLINE is set
-        local_files_only = os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0")
-    try:
-        return Path(snapshot_download(str(dir_or_repo_id), revision=revision, cache_dir=cache_dir,
-                                      local_files_only=local_files_only,
-                                      allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME]))
-    except Exception as exc:
-        raise DtsdkError(f"could not get '{dir_or_repo_id}' from the Hub cache or the network: {exc}") from exc
+    return folder_or_snapshot(dir_or_repo_id, "checkpoint directory", [CONFIG_NAME, WEIGHTS_NAME, CARD_NAME],
+                              revision, local_files_only, cache_dir)
 
 
 def load_checkpoint(cls, dir_or_repo_id, revision=None, local_files_only=None, cache_dir=None):
