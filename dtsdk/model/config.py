@@ -39,9 +39,9 @@ class DiffusionTalkerConfig:
     fps: float = 30.0
     sample_rate: int = 16000
     identities: list = field(default_factory=list)  # training speaker names; index = identity id
-    # The training crop length (set by `dtsdk train` from the recipe's window_s). Talker animates in
-    # windows of this length: the model has only seen sequences this long, and on 10 s windows the
-    # 2 s-trained regression baseline's lips were 1.6x worse (docs/default-model.md).
+    # The training crop length (set by `dtsdk train` from the recipe's window_s): the longest sequence the
+    # model has seen. Windows of this length give better lips on synthetic clips but worse closures on
+    # real speech, so Talker does not use it by default (docs/default-model.md, "What limits the lips").
     train_window_s: float = 2.0
     # The defaults describe the shipped default model (dtsdk/models/default, recipes train/teacher.yaml);
     # every checkpoint's config.json names all of its settings, so older checkpoints load as they were.
