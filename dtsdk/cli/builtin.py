@@ -16,3 +16,4 @@ def register_commands(subparsers):
     import dtsdk.cli.eval_cmd; dtsdk.cli.eval_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
     import dtsdk.cli.enroll_cmd; dtsdk.cli.enroll_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
     import dtsdk.cli.identities_cmd; dtsdk.cli.identities_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
+    import dtsdk.cli.distill_cmd; dtsdk.cli.distill_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)

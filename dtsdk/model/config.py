@@ -58,6 +58,10 @@ class DiffusionTalkerConfig:
     infonce_weight: float = 0.1
     default_sampler: str = "ddpm"  # a registered sampler (see `dtsdk plugins`)
     default_steps: int = 100
+    # Keyword options for the default sampler (e.g. a distilled student's ancestral noise {"eta": 1.0}).
+    sampler_options: dict = field(default_factory=dict)
+    # The step counts this checkpoint's denoiser was distilled for (`dtsdk distill`); empty for a teacher.
+    distilled_steps: list = field(default_factory=list)
     denoiser: DenoiserConfig = field(default_factory=DenoiserConfig)
     personalizer: PersonalizerConfig = field(default_factory=PersonalizerConfig)
 
@@ -72,6 +76,14 @@ class DiffusionTalkerConfig:
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(f"DiffusionTalkerConfig.{name} must be a positive integer, "
                                   f"got {getattr(self, name)!r}")
+        if not all(isinstance(k, int) and 1 <= k <= self.diffusion_steps for k in self.distilled_steps):
+            raise ConfigError(f"DiffusionTalkerConfig.distilled_steps must list step counts in "
+                              f"1..{self.diffusion_steps}, got {self.distilled_steps!r}")
+        if self.default_sampler == "distilled" and self.default_steps not in self.distilled_steps:
+            raise ConfigError(f"DiffusionTalkerConfig.default_steps {self.default_steps} is not one of the distilled "
+                              f"step counts {self.distilled_steps}")
+        if not isinstance(self.sampler_options, dict):
+            raise ConfigError(f"DiffusionTalkerConfig.sampler_options must be a mapping, got {self.sampler_options!r}")
         if not (isinstance(self.train_window_s, (int, float)) and self.train_window_s > 0):
             raise ConfigError(f"DiffusionTalkerConfig.train_window_s must be a positive number of seconds, "
                               f"got {self.train_window_s!r}")

@@ -116,10 +116,14 @@ class DiffusionTalker(nn.Module):
         device = self.motion_mean.device
         features = self.encoder(audio.to(device), num_frames)  # (B, T, D_audio)
         resolved = resolve_identity(self, identity, B, features, mask)
-        cond = {"audio": features, "identity": identity_embeddings(self, resolved, device), "mask": mask}
+        cond = {"audio": features, "identity": identity_embeddings(self, resolved, device), "mask": mask,
+                "distilled_steps": tuple(self.config.distilled_steps)}
         if all(r.is_generic for r in resolved):
             identity_guidance = 1.0  # nothing to guide toward: the generic path as it is
-        sample_fn = get_sampler(sampler or self.config.default_sampler) if self.objective.uses_sampler else None
+        sampler = sampler or self.config.default_sampler
+        if sampler == self.config.default_sampler:  # the checkpoint's options for its own sampler, under the caller's
+            sampler_kwargs = {**self.config.sampler_options, **sampler_kwargs}
+        sample_fn = get_sampler(sampler) if self.objective.uses_sampler else None
         x0 = self.objective.generate(cond, sample_fn, steps or self.config.default_steps, generator,
                                      identity_guidance, **sampler_kwargs)  # (B, T, D)
         motion = x0 * self.motion_std + self.motion_mean  # (B, T, D)

@@ -78,6 +78,12 @@ class SamplerContract:
     sampler_name: str = ""
     steps_to_check: tuple = (1, 2, 8, 50)
 
+    def cond(self) -> dict:
+        """The cond the contract passes: ``distilled_steps`` (what a distilled model was trained for)
+        lists every step count the tests use, so a sampler that checks it runs them all; samplers
+        that do not need it pass cond through to the model untouched."""
+        return {"distilled_steps": tuple(sorted({*self.steps_to_check, 1, 8, 50}))}
+
     def make_sampler(self):
         from dtsdk.samplers import get_sampler
 
@@ -94,7 +100,7 @@ class SamplerContract:
         target = torch.randn(2, 12, 5, generator=torch.Generator().manual_seed(0))
         for steps in self.steps_to_check:
             x = torch.randn(2, 12, 5, generator=torch.Generator().manual_seed(1))
-            out = sample(lambda x_t, t, cond: target, x, self._schedule(), None, steps=steps,
+            out = sample(lambda x_t, t, cond: target, x, self._schedule(), self.cond(), steps=steps,
                          generator=torch.Generator().manual_seed(2))
             assert out.shape == target.shape and out.dtype == target.dtype, (
                 f"steps={steps}: the sample is {out.dtype} {tuple(out.shape)}, "
@@ -109,7 +115,7 @@ class SamplerContract:
         runs = []
         for _ in range(2):
             x = torch.randn(1, 8, 3, generator=torch.Generator().manual_seed(3))
-            runs.append(sample(model, x, schedule, None, steps=8, generator=torch.Generator().manual_seed(4)))
+            runs.append(sample(model, x, schedule, self.cond(), steps=8, generator=torch.Generator().manual_seed(4)))
         torch.testing.assert_close(runs[0], runs[1], atol=0, rtol=0,
                                    msg="the same seed gave different samples; draw noise from `generator` only")
 
@@ -127,7 +133,7 @@ class SamplerContract:
         for steps in (1, 8):
             seen = []
             x = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(7))
-            sample(model, x, schedule, None, steps=steps, callback=seen.append,
+            sample(model, x, schedule, self.cond(), steps=steps, callback=seen.append,
                    generator=torch.Generator().manual_seed(8))
             # Progress bars and step-wise previews count on one call per step, in order.
             indices = [info.get("i") for info in seen]
@@ -153,7 +159,7 @@ class SamplerContract:
             return a.sqrt() * s**2 / (a * s**2 + 1 - a) * x_t
 
         x = torch.randn(64, 16, 8, generator=torch.Generator().manual_seed(5))
-        out = sample(model, x, schedule, None, steps=50, generator=torch.Generator().manual_seed(6))
+        out = sample(model, x, schedule, self.cond(), steps=50, generator=torch.Generator().manual_seed(6))
         assert abs(out.std().item() - s) < 0.1 * s, (
             f"with the exact denoiser of N(0, {s}^2) data the samples' spread is {out.std().item():.3f}, not {s}: "
             "the update rule is wrong")
