@@ -176,3 +176,25 @@ def test_cli_runs_a_recipe_file(teacher, tiny_corpus, tmp_path, capsys):
     assert (tmp_path / "out" / "student-1" / "model.safetensors").is_file()
     assert main(["distill", str(tmp_path / "missing.yaml")]) != 0
     assert "missing.yaml" in capsys.readouterr().err
+
+
+def test_compact_student_is_smaller_keeps_identities_and_learns(one_round, teacher, tiny_corpus):
+    out, _ = one_round
+    compact = {"from_steps": 2, "steps": 60, "lr": 3e-3, "warmup_steps": 5,
+               "model": {"encoder_config": {"dim": 16, "num_conv_layers": 1, "num_transformer_layers": 0},
+                         "denoiser": {"d_model": 16}}}
+    summary = distill(_recipe(teacher, tiny_corpus, compact=compact, log_every=10), output=str(out))
+    record = summary["rounds"][-1]
+    full = DiffusionTalker.from_pretrained(out / "student-2")
+    small = DiffusionTalker.from_pretrained(out / "compact-2")
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(small) < 0.6 * count(full) and record["parameters"] == count(small)
+    assert torch.equal(small.personalizer.bank, full.personalizer.bank)
+    assert (small.config.default_sampler, small.config.distilled_steps) == ("distilled", [2])
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()
+            if json.loads(line)["round"] == "compact"]
+    assert rows[-1]["mean"] < 0.5 * rows[0]["mean"], "the compact mean network did not learn the full one's"
+    wave = (0.1 * np.sin(np.arange(SR) / SR * 2 * np.pi * 150)).astype(np.float32)
+    assert Talker(out / "compact-2", device="cpu").animate(wave, sr=SR, seed=0).weights.shape == (30, 52)
+    with pytest.raises(DtsdkError, match="from_steps 4"):
+        _recipe(teacher, tiny_corpus, compact={"from_steps": 4})

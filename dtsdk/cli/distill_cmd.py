@@ -37,8 +37,14 @@ def _round_bar(recipe):
 
         def update(index: int, steps: int, step: int, losses: dict) -> None:
             if index not in tasks:
-                tasks[index] = bar.add_task(f"round {index + 1}/{len(recipe.rounds)}: {steps}-step student",
-                                            total=recipe.steps_per_round, loss="-")
+                if steps < 0:  # the compact student after the rounds
+                    from dtsdk.distill.compact import CompactSettings
+
+                    title, total = "compact student", CompactSettings.from_dict(recipe.compact, recipe.name).steps
+                else:
+                    title = f"round {index + 1}/{len(recipe.rounds)}: {steps}-step student"
+                    total = recipe.steps_per_round
+                tasks[index] = bar.add_task(title, total=total, loss="-")
             bar.update(tasks[index], completed=step, loss=f"{losses['loss']:.5f}" if losses else "-")
 
         yield update

@@ -51,7 +51,7 @@ def distill(recipe: DistillRecipe, output: str | None = None, progress: Progress
         _check_teacher(teacher, teacher_name)
         teacher.to(device)
         loader, sampler = _loader(recipe, teacher, world)
-        rounds = []
+        rounds, students = [], {}
         for index, steps in enumerate(recipe.rounds):
             folder = out / f"student-{steps}"
             started = time.perf_counter()
@@ -74,10 +74,49 @@ def distill(recipe: DistillRecipe, output: str | None = None, progress: Progress
             rounds.append(record)
             if world.is_main:
                 _write_json(out / "rounds.json", rounds)
-            teacher = student
+            students[steps] = teacher = student
+        if recipe.compact:
+            rounds.append(_compact_round(students, recipe, loader, sampler, world, device, out, teacher_name,
+                                         progress))
+            if world.is_main:
+                _write_json(out / "rounds.json", rounds)
         return {"teacher": teacher_name, "output": str(out), "rounds": rounds}
     finally:
         close_world(world)
+
+
+def _compact_round(students: dict, recipe: DistillRecipe, loader, sampler, world: World, device, out: Path,
+                   teacher_name: str, progress: Progress | None) -> dict:
+    """The compact student of ``recipe.compact``, distilled from the full student of ``from_steps``."""
+    from dtsdk.distill.compact import CompactSettings, distill_compact
+    from dtsdk.model import DiffusionTalker
+
+    settings = CompactSettings.from_dict(recipe.compact, recipe.name)
+    if settings.from_steps not in students:
+        raise DtsdkError(f"{recipe.name}: compact.from_steps {settings.from_steps} is not a round of this recipe "
+                         f"({', '.join(map(str, students))})")
+    folder = out / f"compact-{settings.from_steps}"
+    started = time.perf_counter()
+    record = {"round": "compact", "student_steps": settings.from_steps, "checkpoint": str(folder)}
+    if (folder / "config.json").is_file():
+        return {**record, "resumed": True, "parameters": _parameters(DiffusionTalker.from_pretrained(folder))}
+    batches = _batches(loader, sampler, recipe.seed + 99_000)
+    compact, losses = distill_compact(students[settings.from_steps], settings, batches, recipe, world, device, out,
+                                      lambda step, parts: progress and progress(len(recipe.rounds), -1, step, parts))
+    if world.is_main:
+        card = (f"# {recipe.name}: compact {settings.from_steps}-step student\n\nA smaller DiffusionTalker trained "
+                f"to reproduce the {settings.from_steps}-step progressive-distillation student of `{teacher_name}` "
+                f"(dtsdk/distill/compact.py), {settings.steps} steps on `{recipe.corpus}`.\n")
+        _save_atomically(compact, folder, card)
+    barrier(world)
+    record.update(losses, seconds=round(time.perf_counter() - started, 1), parameters=_parameters(compact))
+    if world.is_main and recipe.eval_every:
+        record["eval"] = evaluate_round(folder, recipe)
+    return record
+
+
+def _parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
 
 
 def _check_teacher(teacher, name: str) -> None:
@@ -204,9 +243,13 @@ def _save_student(student, folder: Path, recipe: DistillRecipe, teacher_name: st
             f"`{teacher_name}` from {recipe.teacher_steps} DDIM steps, round {recipe.rounds.index(steps) + 1}; "
             f"{recipe.steps_per_round} steps per round on `{recipe.corpus}`. Sample with the `distilled` sampler "
             f"at {steps} step(s). Recipe:\n\n```json\n{json.dumps(recipe.to_dict(), indent=2)}\n```\n")
+    _save_atomically(student, folder, card)
+
+
+def _save_atomically(model, folder: Path, card: str) -> None:
     part = folder.with_name(folder.name + ".part")  # written whole, then renamed: resume trusts what it finds
     shutil.rmtree(part, ignore_errors=True)
-    student.save_pretrained(part, model_card=card)
+    model.save_pretrained(part, model_card=card)
     shutil.rmtree(folder, ignore_errors=True)
     part.rename(folder)
 

@@ -32,6 +32,9 @@ class DistillRecipe:
     student_sampler_options: dict = field(default_factory=dict)
     # After each round: score the student on every eval_every-th clip of eval_corpus's test and
     # swapped_test splits (identity, auto); 0 turns it off.
+    # A compact student after the rounds (dtsdk/distill/compact.py): from_steps, model overrides, steps,
+    # lr, warmup_steps, loss weights; empty: none.
+    compact: dict = field(default_factory=dict)
     eval_corpus: str = ""
     eval_every: int = 0
     seed: int = 0
@@ -85,6 +88,13 @@ class DistillRecipe:
         for ok, message in checks:
             if not ok:
                 raise DtsdkError(f"{where}: {message}")
+        if self.compact:
+            from dtsdk.distill.compact import CompactSettings
+
+            settings = CompactSettings.from_dict(self.compact, where)
+            if settings.from_steps not in self.rounds:
+                raise DtsdkError(f"{where}: compact.from_steps {settings.from_steps} is not one of the rounds' "
+                                 f"step counts ({', '.join(map(str, self.rounds))})")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
