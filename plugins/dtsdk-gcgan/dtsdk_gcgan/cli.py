@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 log = logging.getLogger("dtsdk.portrait")
 
@@ -21,11 +22,13 @@ def run_train(args):
 
     recipe = PortraitRecipe.from_yaml(args.recipe)
     every = max(1, recipe.log_every)
+    started = time.perf_counter()
 
     def progress(step, losses):
         if step % every == 0 or step == recipe.steps:
-            log.info("step %d/%d loss %.4f reconstruction %.4f critic %.4f", step, recipe.steps, losses["loss"],
-                     losses["reconstruction"], losses["d_critic"])
+            log.info("step %d/%d %.0f s loss %.4f reconstruction %.4f classification %.3f critic %.4f", step,
+                     recipe.steps, time.perf_counter() - started, losses["loss"], losses["reconstruction"],
+                     losses["classification"], losses["d_critic"])
 
     summary = train(recipe, output=args.output, progress=progress)
     log.info("wrote %s", summary["output"])

@@ -34,6 +34,7 @@ class GCGANConfig:
     image_size: int = 64  # 64 for tests, 128 for a real model; a power of two >= 16
     geometry_dim: int = 32  # z_g, as the paper
     appearance_dim: int = 128  # z_i, as the paper
+    appearance_hidden: int = 512  # the image encoder's FC layer before z_i (the paper's is 1024)
     channels: int = 64  # width of the first conv; doubles per level up to 4x
     num_expressions: int = 6  # classes of the discriminator's classifier head
     contrastive_margin: float = 5.0  # on the squared code distance, as the paper's code
@@ -42,7 +43,7 @@ class GCGANConfig:
         size = self.image_size
         if size < 16 or size & (size - 1):
             raise ConfigError(f"GCGANConfig: image_size must be a power of two >= 16, got {size}")
-        for name in ("geometry_dim", "appearance_dim", "channels", "num_expressions"):
+        for name in ("geometry_dim", "appearance_dim", "appearance_hidden", "channels", "num_expressions"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"GCGANConfig: {name} must be a positive integer, got {getattr(self, name)}")
 
@@ -136,8 +137,9 @@ class ImageEncoder(nn.Module):
         super().__init__()
         widths = config.widths()
         self.convs = nn.ModuleList(_down(cin, cout) for cin, cout in zip([3, *widths[:-1]], widths))
-        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * 8 * 8, 512), nn.BatchNorm1d(512), nn.ReLU(),
-                                nn.Linear(512, config.appearance_dim))
+        hidden = config.appearance_hidden
+        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * 8 * 8, hidden), nn.BatchNorm1d(hidden),
+                                nn.ReLU(), nn.Linear(hidden, config.appearance_dim))
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         features = []

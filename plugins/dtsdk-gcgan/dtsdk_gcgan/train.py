@@ -55,6 +55,8 @@ class PortraitRecipe:
     seed: int = 0
     output: str = "runs/portrait"
     log_every: int = 50
+    save_every: int = 0  # also write the checkpoint every this many steps (0: only at the end), so a kill loses little
+    snapshot_steps: list[int] = field(default_factory=list)  # keep a copy at these steps in OUTPUT/step-N/
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike) -> "PortraitRecipe":
@@ -181,15 +183,29 @@ def train(recipe: PortraitRecipe, output: str | os.PathLike | None = None, data:
         history.append(losses)
         if progress is not None:
             progress(step, losses)
-    summary = {"steps": recipe.steps, "samples": len(data), "seconds": round(time.perf_counter() - started, 2),
+        folder = output if output is not None else recipe.output
+        if folder and step < recipe.steps:
+            trained = {"steps": step, "seconds": round(time.perf_counter() - started, 1)}
+            if recipe.save_every and step % recipe.save_every == 0:
+                save_checkpoint(model, folder, recipe, trained=trained)
+            if step in recipe.snapshot_steps:
+                save_checkpoint(model, Path(folder) / f"step-{step}", recipe, trained=trained)
+    seconds = round(time.perf_counter() - started, 1)
+    summary = {"steps": recipe.steps, "samples": len(data), "seconds": seconds,
                "first": history[0], "last": history[-1]}
     if output is not None or recipe.output:
-        summary["output"] = os.fspath(save_checkpoint(model, output or recipe.output, recipe))
+        trained = {"steps": recipe.steps, "seconds": seconds, "last_losses": history[-1]}
+        summary["output"] = os.fspath(save_checkpoint(model, output or recipe.output, recipe, trained=trained))
     return summary
 
 
-def save_checkpoint(model: GCGAN, folder: str | os.PathLike, recipe: PortraitRecipe | None = None) -> Path:
-    """``folder/model.safetensors`` (weights only, never pickle) and ``folder/config.json``."""
+def save_checkpoint(model: GCGAN, folder: str | os.PathLike, recipe: PortraitRecipe | None = None,
+                    trained: dict | None = None, inference_only: bool = False) -> Path:
+    """``folder/model.safetensors`` (weights only, never pickle) and ``folder/config.json``.
+
+    ``inference_only`` drops the discriminator (only training needs it) and stores the rest in
+    float16, about a quarter of the size: the form of the checkpoint shipped in the package.
+    """
     from safetensors.torch import save_file
 
     from dtsdk.utils.atomic import atomic_open, atomic_path
@@ -197,11 +213,16 @@ def save_checkpoint(model: GCGAN, folder: str | os.PathLike, recipe: PortraitRec
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if inference_only:
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()
+                 if not k.startswith("discriminator.")}
     with atomic_path(folder / "model.safetensors") as tmp:
         save_file(state, os.fspath(tmp))
-    config = {"model": model.config.to_dict()}
+    config = {"model": model.config.to_dict(), "inference_only": bool(inference_only)}
     if recipe is not None:
         config["recipe"] = asdict(recipe)
+    if trained is not None:
+        config["trained"] = trained
     with atomic_open(folder / "config.json", "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
     return folder
@@ -217,11 +238,15 @@ def load_checkpoint(folder: str | os.PathLike) -> GCGAN:
         if not needed.is_file():
             raise DtsdkError(f"{os.fspath(folder)}: not a portrait checkpoint (no {needed.name})")
     with open(config_file, encoding="utf-8") as f:
-        config = dataclass_from_dict(GCGANConfig, json.load(f).get("model", {}), os.fspath(config_file))
+        saved = json.load(f)
+    config = dataclass_from_dict(GCGANConfig, saved.get("model", {}), os.fspath(config_file))
     model = GCGAN(config)
     try:
-        model.load_state_dict(load_file(os.fspath(weights)))
-    except (RuntimeError, OSError) as exc:  # another architecture, or not a safetensors file
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(os.fspath(weights)).items()}
+        if saved.get("inference_only"):  # no discriminator: it keeps its fresh weights and is never used
+            state.update({k: v for k, v in model.state_dict().items() if k.startswith("discriminator.")})
+        model.load_state_dict(state)
+    except (RuntimeError, OSError, ValueError) as exc:  # another architecture, or not a safetensors file
         first = " ".join(str(exc).split())[:200]
         raise DtsdkError(f"{os.fspath(weights)}: weights do not fit this dtsdk-gcgan model ({first})") from None
     return model.eval()
