@@ -17,3 +17,4 @@ def register_commands(subparsers):
     import dtsdk.cli.enroll_cmd; dtsdk.cli.enroll_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
     import dtsdk.cli.identities_cmd; dtsdk.cli.identities_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
     import dtsdk.cli.distill_cmd; dtsdk.cli.distill_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
+    import dtsdk.cli.export_cmd; dtsdk.cli.export_cmd.add(subparsers)  # noqa: E702 (one line: merges cleanly)
