@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -282,7 +283,10 @@ def _trace(graph: UnrolledTalker, example: tuple, opset: int):
         names.append("step_noise")
     outputs = ["motion", "weights"] if graph.clip_to_unit else ["motion"]
     # The exporter reports its progress on stdout, which `dtsdk ... --json` keeps for the result.
-    with torch.no_grad(), contextlib.redirect_stdout(sys.stderr):
+    with torch.no_grad(), contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+        # The exporter's notes on deprecations and dimension names inside torch are not the user's to act on.
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=".*axis name.*will not be used")
         try:
             return torch.onnx.export(graph, example, dynamo=True, dynamic_shapes=shapes, input_names=names,
                                      output_names=outputs, opset_version=opset, verbose=False)
