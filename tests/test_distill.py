@@ -150,8 +150,10 @@ def test_eta_adds_ancestral_noise_only_when_asked():
 def test_a_finished_round_is_not_redone(one_round, teacher, tiny_corpus):
     out, _ = one_round
     stamp = (out / "student-2" / "model.safetensors").stat().st_mtime_ns
+    first = json.loads((out / "rounds.json").read_text())[0]
     summary = distill(_recipe(teacher, tiny_corpus), output=str(out))
     assert summary["rounds"][0].get("resumed") is True
+    assert summary["rounds"][0]["loss"] == first["loss"], "a resumed round must keep its earlier record"
     assert (out / "student-2" / "model.safetensors").stat().st_mtime_ns == stamp
 
 

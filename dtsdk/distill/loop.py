@@ -52,6 +52,7 @@ def distill(recipe: DistillRecipe, output: str | None = None, progress: Progress
         teacher.to(device)
         loader, sampler = _loader(recipe, teacher, world)
         rounds, students = [], {}
+        earlier = _earlier_rounds(out / "rounds.json")
         for index, steps in enumerate(recipe.rounds):
             folder = out / f"student-{steps}"
             started = time.perf_counter()
@@ -69,6 +70,8 @@ def distill(recipe: DistillRecipe, output: str | None = None, progress: Progress
                 barrier(world)
             record = {"round": index + 1, "student_steps": steps, **losses,
                       "seconds": round(time.perf_counter() - started, 1), "checkpoint": str(folder)}
+            if losses.get("resumed"):  # keep what the run that trained it recorded (losses, time, scores)
+                record = {**earlier.get(steps, record), "resumed": True}
             if world.is_main and recipe.eval_every and not losses.get("resumed"):
                 record["eval"] = evaluate_round(folder, recipe)
             rounds.append(record)
@@ -76,8 +79,9 @@ def distill(recipe: DistillRecipe, output: str | None = None, progress: Progress
                 _write_json(out / "rounds.json", rounds)
             students[steps] = teacher = student
         if recipe.compact:
-            rounds.append(_compact_round(students, recipe, loader, sampler, world, device, out, teacher_name,
-                                         progress))
+            record = _compact_round(students, recipe, loader, sampler, world, device, out, teacher_name, progress)
+            rounds.append({**earlier["compact"], "resumed": True} if record.get("resumed") and "compact" in earlier
+                          else record)
             if world.is_main:
                 _write_json(out / "rounds.json", rounds)
         return {"teacher": teacher_name, "output": str(out), "rounds": rounds}
@@ -113,6 +117,13 @@ def _compact_round(students: dict, recipe: DistillRecipe, loader, sampler, world
     if world.is_main and recipe.eval_every:
         record["eval"] = evaluate_round(folder, recipe)
     return record
+
+
+def _earlier_rounds(path: Path) -> dict:
+    """An earlier run's round records by student step count (the compact record under "compact")."""
+    if not path.is_file():
+        return {}
+    return {r["student_steps"] if r["round"] != "compact" else "compact": r for r in json.loads(path.read_text())}
 
 
 def _parameters(model) -> int:
