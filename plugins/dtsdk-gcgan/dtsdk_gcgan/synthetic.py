@@ -219,6 +219,30 @@ def expression_weights(label: int, rng: np.random.Generator | None = None) -> np
     return np.clip(weights, 0, 1)
 
 
+def _posed_vertices(person: Identity, arkit_weights: np.ndarray) -> np.ndarray:
+    """dtface at ARKit weights (52,) with ``person``'s face shape: vertices (V, 3) mm."""
+    rig = _rig()
+    weights = np.asarray(arkit_weights, np.float32)  # (52,)
+    active = np.flatnonzero(weights)  # most shapes are off: skip their deltas
+    verts = rig.template_mm + np.tensordot(weights[active], rig.deltas_mm[active], axes=1)  # (V, 3)
+    return deform_face(verts, person)
+
+
+def person_landmarks(person: Identity, arkit_weights: np.ndarray) -> np.ndarray:
+    """The landmarks (68, 2) in [-1, 1] that :func:`render_person` would give, without rendering."""
+    verts = _posed_vertices(person, arkit_weights)[_rig().landmarks68]  # (68, 3)
+    camera = person_camera(person, 256)
+    return (camera.project(camera.to_camera_space(verts))[:, :2] / 256 * 2 - 1).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def mean_neutral_landmarks(num_identities: int = 64, seed: int = 0) -> np.ndarray:
+    """The population's average neutral face, landmarks (68, 2) in [-1, 1]: the frame photos are
+    aligned to, and the neutral assumed for an expression source whose own neutral is not known."""
+    points = [person_landmarks(draw_identity(i, seed), np.zeros(52, np.float32)) for i in range(num_identities)]
+    return np.mean(points, axis=0).astype(np.float32)
+
+
 def render_person(person: Identity, arkit_weights: np.ndarray, size: int = 64,
                   supersample: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Render ``person`` at ARKit weights (52,); returns (uint8 (size, size, 3), landmarks (68, 2) in [-1, 1])."""
@@ -226,10 +250,7 @@ def render_person(person: Identity, arkit_weights: np.ndarray, size: int = 64,
 
     rig = _rig()
     full = size * supersample
-    weights = np.asarray(arkit_weights, np.float32)  # (52,)
-    active = np.flatnonzero(weights)  # most shapes are off: skip their deltas
-    verts = rig.template_mm + np.tensordot(weights[active], rig.deltas_mm[active], axes=1)  # (V, 3)
-    verts = deform_face(verts, person)
+    verts = _posed_vertices(person, arkit_weights)  # (V, 3)
     camera = person_camera(person, full)
     cam = camera.to_camera_space(verts)  # (V, 3)
     colors = _shade(cam, vertex_normals(cam, rig.faces), person_albedo(person), person)  # (V, 3)
