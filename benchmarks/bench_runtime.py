@@ -12,7 +12,8 @@ Each system is measured in a fresh subprocess (so peak RSS is its own): the mode
 warm-up call, then ``--repeats`` timed calls of ``Talker(...).animate(array, sr=16000)`` (array
 in, encoder included; for ONNX: the noise drawn with numpy and one ``session.run``). Reported: the
 median ms per 10 s of audio, the real-time factor (compute / audio duration), peak RSS, size on
-disk. Streaming per-chunk compute is measured when ``Talker.stream`` exists. ``--quality`` adds the
+disk. Streaming per-chunk compute is measured when ``Talker.stream`` exists, for systems of at most
+``--stream-max-steps`` steps (a 100-step stream runs 100 sampler steps per hop). ``--quality`` adds the
 scores on the corpus test split (LVE, FDD, diversity, blinks, identity retrieval, style error) and
 on swapped_test (style error against the label), with the ``resampled`` floor beside them.
 Writes docs/results/bench_runtime.json and the "Runtime" section of docs/benchmarks.md.
@@ -85,7 +86,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def worker(system: dict, audio_path: str, repeats: int, threads: int) -> dict:
+def worker(system: dict, audio_path: str, repeats: int, threads: int, stream_max_steps: int = 10) -> dict:
     import numpy as np
 
     wave = np.load(audio_path)
@@ -106,25 +107,33 @@ def worker(system: dict, audio_path: str, repeats: int, threads: int) -> dict:
         talker.animate(wave, sr=SR, seed=k + 1)
         times.append(time.perf_counter() - start)
     out = {"sampler": talker.sampler, "steps": talker.steps, "times_s": times, "load_s": load_s}
-    out["stream"] = _stream(talker, wave) if hasattr(talker, "stream") else None
+    if not hasattr(talker, "stream"):
+        out["stream"] = None
+    elif talker.steps > stream_max_steps:
+        out["stream"] = {"error": f"{talker.steps} steps: over --stream-max-steps {stream_max_steps}"}
+    else:
+        out["stream"] = _stream(talker, wave)
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 
 
 def _stream(talker, wave) -> dict:
-    """Per-chunk compute of ``Talker.stream`` on 100 ms chunks (total compute / chunks), and its look-ahead."""
+    """``Talker.stream`` on 100 ms chunks of the same speech: its own measured stats (compute per chunk,
+    look-ahead, algorithmic latency) when it keeps them, else total compute / chunks."""
     chunk = int(CHUNK_S * SR)
     pieces = [wave[i:i + chunk] for i in range(0, len(wave), chunk)]
     try:
         start = time.perf_counter()
-        frames = sum(1 for _ in talker.stream(iter(pieces), sr=SR))
+        stream = talker.stream(iter(pieces), sr=SR, seed=0)
+        frames = sum(1 for _ in stream)
         total = time.perf_counter() - start
     except Exception as exc:  # the streaming API is new; a failure is reported, not fatal to the benchmark
         return {"error": f"{type(exc).__name__}: {exc}"}
-    lookahead = next((getattr(talker, name) for name in ("stream_lookahead_s", "lookahead_s", "latency_s")
-                      if isinstance(getattr(talker, name, None), (int, float))), None)
-    return {"chunk_s": CHUNK_S, "chunks": len(pieces), "items": frames, "per_chunk_ms": 1000 * total / len(pieces),
-            "lookahead_s": lookahead}
+    out = {"chunk_s": CHUNK_S, "chunks": len(pieces), "frames": frames, "per_chunk_ms": 1000 * total / len(pieces)}
+    stats = getattr(stream, "stats", None)
+    if stats is not None and hasattr(stats, "summary"):
+        out["stats"] = stats.summary()
+    return out
 
 
 def _onnx_worker(system: dict, wave, repeats: int, threads: int) -> dict:
@@ -159,11 +168,11 @@ def _onnx_worker(system: dict, wave, repeats: int, threads: int) -> dict:
             "peak_rss_mb": peak_rss_mb()}
 
 
-def measure(system: dict, audio_path: str, repeats: int, threads: int) -> dict:
+def measure(system: dict, audio_path: str, repeats: int, threads: int, stream_max_steps: int = 10) -> dict:
     """Run :func:`worker` in a fresh interpreter with ``threads`` threads -> its JSON."""
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     cmd = [sys.executable, __file__, "--worker", json.dumps(system), "--audio", audio_path,
-           "--repeats", str(repeats), "--threads", str(threads)]
+           "--repeats", str(repeats), "--threads", str(threads), "--stream-max-steps", str(stream_max_steps)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO)
     if done.returncode != 0:
         raise SystemExit(f"bench_runtime: {system['label']} failed:\n{done.stderr[-2000:]}")
@@ -244,20 +253,27 @@ def speed_table(rows: list[dict]) -> str:
 def stream_lines(rows: list[dict]) -> str:
     measured = [r for r in rows if r.get("stream")]
     if not measured:
-        return ("Streaming: **not measured**: `Talker.stream` does not exist in this checkout yet (the columns "
-                "compute per chunk and look-ahead are filled by this script once it does).\n")
-    lines = [f"Streaming (`Talker.stream`, {CHUNK_S * 1000:.0f} ms chunks of the same speech; compute per chunk = "
-             "total compute / chunks):", "", "| system | compute per chunk (ms) | share of the chunk | look-ahead |",
-             "|---|---|---|---|"]
+        return ("Streaming: **not measured**: `Talker.stream` does not exist in this checkout (the compute per "
+                "chunk and look-ahead columns are filled by this script once it does).\n")
+    lines = [f"Streaming (`Talker.stream` at its defaults, fed {CHUNK_S * 1000:.0f} ms chunks of the same speech as "
+             "fast as it takes them; the stream's own stats):", "",
+             "| system | compute per chunk, mean (ms) | max (ms) | compute / audio | look-ahead (ms) | "
+             "algorithmic latency (ms) | model runs, median (ms) |", "|---|---|---|---|---|---|---|"]
     for r in measured:
         s = r["stream"]
         if "error" in s:
-            lines.append(f"| {r['label']} | not measured ({s['error']}) | – | – |")
+            lines.append(f"| {r['label']} | not measured ({s['error']}) | – | – | – | – | – |")
             continue
-        look = "not reported by Talker" if s["lookahead_s"] is None else f"{1000 * s['lookahead_s']:.0f} ms"
-        lines.append(f"| {r['label']} | {s['per_chunk_ms']:.1f} | {s['per_chunk_ms'] / 1000 / s['chunk_s']:.1%} | "
-                     f"{look} |")
+        st = s.get("stats") or {}
+        mean = st.get("chunk_compute_ms_mean", s["per_chunk_ms"])
+        lines.append(f"| {r['label']} | {mean:.1f} | {_cell(st.get('chunk_compute_ms_max'))} | "
+                     f"{_cell(st.get('compute_per_audio'), '.1%')} | {_cell(st.get('lookahead_ms'))} | "
+                     f"{_cell(st.get('algorithmic_latency_ms'))} | {_cell(st.get('run_compute_ms_median'))} |")
     return "\n".join(lines) + "\n"
+
+
+def _cell(value, fmt: str = ".0f") -> str:
+    return "–" if value is None else format(value, fmt)
 
 
 def main() -> int:
@@ -268,6 +284,8 @@ def main() -> int:
                                                     f"(default: {DEFAULT_ONNX[0]}); --onnx none for none")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--stream-max-steps", type=int, default=10,
+                    help="measure Talker.stream only for systems of at most this many steps (default 10)")
     ap.add_argument("--quality", action="store_true", help="also score the systems on the corpus (slow)")
     ap.add_argument("--corpus", default="data/corpus")
     ap.add_argument("--every", type=int, default=3, help="with --quality: every N-th clip (default 3)")
@@ -277,7 +295,8 @@ def main() -> int:
     ap.add_argument("--audio", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(json.loads(args.worker), args.audio, args.repeats, args.threads)))
+        print(json.dumps(worker(json.loads(args.worker), args.audio, args.repeats, args.threads,
+                                args.stream_max_steps)))
         return 0
 
     systems = [parse_system(s) for s in (args.systems or DEFAULT_SYSTEMS)]
@@ -293,7 +312,7 @@ def main() -> int:
         audio_path = os.path.join(tmp, "speech.npy")
         np.save(audio_path, wave)
         for s in systems:
-            r = measure(s, audio_path, args.repeats, args.threads)
+            r = measure(s, audio_path, args.repeats, args.threads, args.stream_max_steps)
             rows.append({**s, **r, "runtime": "torch", "bytes": size_on_disk(s["checkpoint"])})
             print(f"{s['label']}: median {1000 * statistics.median(r['times_s']):.0f} ms", file=sys.stderr)
         for s in onnx_systems:
