@@ -24,6 +24,7 @@ The design (docs/streaming.md has the why and the measured figures):
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -36,7 +37,13 @@ from dtsdk.inference.sampling import derived_seed, sample_window, to_rig_units
 DEFAULT_HOP_S = 0.2  # how often the model runs (and how many frames each run emits)
 DEFAULT_LOOKAHEAD_S = 0.2  # audio after the last emitted frame the model has heard: > the encoder convs' reach
 DEFAULT_CONTEXT_S = 4.0  # emitted motion (and its audio) each window keeps before the new frames
-NOISE_BLOCK_FRAMES = 32  # starting noise is drawn per block of absolute frames
+NOISE_BLOCK_FRAMES = 32
+# How a window continues the emitted frames: "seam" (the default) draws the window from the frames' anchored
+# noise and joins it to the emitted motion by the seam correction; "inpaint" also holds the emitted frames in
+# the sampler (replacement method). Measured on the default model (docs/streaming.md): inpainting damps the
+# jaw (0.105 against 0.125 offline) and jumps more at the seams (median 0.064 against 0.045 elsewhere).
+HOLD_MODES = ("seam", "inpaint")
+DEFAULT_HOLD = "seam"  # starting noise is drawn per block of absolute frames
 
 
 @dataclass(frozen=True)
@@ -49,15 +56,28 @@ class Frame:
     weights: np.ndarray
 
 
+STATS_KEPT = 10_000  # the last values kept per measure, so a stream of hours stays bounded
+
+
+def _recent() -> deque:
+    return deque(maxlen=STATS_KEPT)
+
+
 @dataclass
 class StreamStats:
-    """What a stream measured: compute per model run and per pushed chunk (seconds), chunk durations."""
+    """What a stream measured (the last ``STATS_KEPT`` values of each): compute per model run and per pushed
+    chunk, chunk durations and per-frame latency, in seconds; totals over the whole stream."""
 
     hop_s: float
     lookahead_s: float
-    run_compute_s: list = field(default_factory=list)
-    chunk_compute_s: list = field(default_factory=list)
-    chunk_duration_s: list = field(default_factory=list)
+    run_compute_s: deque = field(default_factory=_recent)
+    chunk_compute_s: deque = field(default_factory=_recent)
+    chunk_duration_s: deque = field(default_factory=_recent)
+    frame_latency_s: deque = field(default_factory=_recent)  # audio position of its run - its time + compute
+    total_compute_s: float = 0.0
+    total_audio_s: float = 0.0
+    runs: int = 0
+    chunks: int = 0
 
     @property
     def algorithmic_latency_s(self) -> float:
@@ -69,12 +89,13 @@ class StreamStats:
         def ms(values, q):
             return round(1000 * float(np.percentile(values, q)), 2) if values else None
 
-        load = sum(self.chunk_compute_s) / max(sum(self.chunk_duration_s), 1e-9)
+        load = self.total_compute_s / max(self.total_audio_s, 1e-9)
         return {"hop_ms": round(1000 * self.hop_s, 1), "lookahead_ms": round(1000 * self.lookahead_s, 1),
                 "algorithmic_latency_ms": round(1000 * self.algorithmic_latency_s, 1),
-                "runs": len(self.run_compute_s), "run_compute_ms_median": ms(self.run_compute_s, 50),
+                "latency_ms_median": ms(self.frame_latency_s, 50), "latency_ms_max": ms(self.frame_latency_s, 100),
+                "runs": self.runs, "run_compute_ms_median": ms(self.run_compute_s, 50),
                 "run_compute_ms_max": ms(self.run_compute_s, 100),
-                "chunks": len(self.chunk_compute_s), "chunk_ms_median": ms(self.chunk_duration_s, 50),
+                "chunks": self.chunks, "chunk_ms_median": ms(self.chunk_duration_s, 50),
                 "chunk_compute_ms_mean": round(1000 * float(np.mean(self.chunk_compute_s)), 2)
                 if self.chunk_compute_s else None,
                 "chunk_compute_ms_max": ms(self.chunk_compute_s, 100),
@@ -125,7 +146,7 @@ class AnimationStream:
 
     def __init__(self, talker, sr: int, chunks: Iterable | None = None, *, seed: int | None = None,
                  identity=..., hop_s: float = DEFAULT_HOP_S, lookahead_s: float = DEFAULT_LOOKAHEAD_S,
-                 context_s: float = DEFAULT_CONTEXT_S, rig=None):
+                 context_s: float = DEFAULT_CONTEXT_S, hold: str = DEFAULT_HOLD, rig=None):
         from dtsdk.audio import StreamingResampler
         from dtsdk.identities import check_identity
         from dtsdk.rigs import get_rig
@@ -137,6 +158,9 @@ class AnimationStream:
         if self.hop < 1 or self.lookahead < 0 or self.context < 0:
             raise DtsdkError(f"stream: hop_s={hop_s} must give at least one frame at {self.fps:g} fps, "
                              f"lookahead_s={lookahead_s} and context_s={context_s} must be at least 0")
+        if hold not in HOLD_MODES:
+            raise DtsdkError(f"stream: hold={hold!r}; choose one of {', '.join(HOLD_MODES)}")
+        self.hold = hold
         self.identity_request = talker.identity if identity is ... else check_identity(self.model, identity)
         self.identity = None  # resolved at the first run ("auto": on that window's audio)
         if seed is None:
@@ -179,13 +203,16 @@ class AnimationStream:
         chunk = np.asarray(chunk)
         frames: list[Frame] = []
         if chunk.size:
-            label = f"stream chunk {len(self.stats.chunk_compute_s)}"
+            label = f"stream chunk {self.stats.chunks}"
             mono = load_audio(chunk, sr=self.sr, source_sr=self.sr, name=label)  # scaled, downmixed, checked
             self.stats.chunk_duration_s.append(len(mono) / self.sr)
             self._append(self._resampler.process(mono))
             while self._received >= self._sample(self._emitted + self.hop + self.lookahead):
                 frames += self._run(self._emitted + self.hop + self.lookahead, self._emitted + self.hop)
             self.stats.chunk_compute_s.append(time.perf_counter() - started)
+            self.stats.total_compute_s += self.stats.chunk_compute_s[-1]
+            self.stats.total_audio_s += len(mono) / self.sr
+            self.stats.chunks += 1
         return frames
 
     def finish(self) -> list[Frame]:
@@ -193,11 +220,12 @@ class AnimationStream:
         if self._finished:
             return []
         self._finished = True
+        started = time.perf_counter()
         self._append(self._resampler.flush())
         total = max(1, round(self._received / self.sample_rate * self.fps))
-        if self._emitted >= total:
-            return []
-        return self._run(total, total)
+        frames = [] if self._emitted >= total else self._run(total, total)
+        self.stats.total_compute_s += time.perf_counter() - started
+        return frames
 
     def __iter__(self) -> Iterator[Frame]:
         if self._chunks is None:
@@ -268,13 +296,16 @@ class AnimationStream:
             noise = self._starting_noise(start, end).to(device)  # (1, W, D)
             generator = torch.Generator(device).manual_seed(derived_seed(self.seed, "stream-run", self._runs))
             record: dict = {}
+            # "seam": the window starts from the frames' anchored noise and is drawn freely; "inpaint" holds the
+            # known frames. Either way the seam correction below joins the new frames to the emitted ones.
+            held = known if self.hold == "inpaint" else known[:, :0]
             with talker.autocast():
                 x0 = sample_window(self.model, wave_t, num_frames, self.identity, talker.sampler, talker.steps,
-                                   generator, talker.guidance, wrap=hold_frames(known, noise, record))
+                                   generator, talker.guidance, wrap=hold_frames(held, noise, record))
             x0 = x0.float()  # (1, W, D) normalised
             if K:
                 raw = record.get("raw")
-                if raw is None:  # an objective without a sampler: its own output at the known frames
+                if raw is None or self.hold != "inpaint":  # the window's own motion at the last known frame
                     estimate = x0[:, K - 1]
                 else:
                     offset = record.get("offset")
@@ -288,7 +319,11 @@ class AnimationStream:
             motion = to_rig_units(self.model, new.to(device)).cpu().numpy()[0]  # (N, D)
         self._keep(new, emit_to)
         self._runs += 1
-        self.stats.run_compute_s.append(time.perf_counter() - started)
+        compute = time.perf_counter() - started
+        self.stats.run_compute_s.append(compute)
+        self.stats.runs += 1
+        # A frame's latency: from its moment in the audio to its decision (the audio the run waited for + compute).
+        self.stats.frame_latency_s += [(end - f) / self.fps + compute for f in range(emitted, emit_to)]
         return self._frames(emitted, motion)
 
     def _keep(self, new: torch.Tensor, emitted: int) -> None:

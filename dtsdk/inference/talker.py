@@ -31,7 +31,8 @@ from dtsdk.errors import AudioError, DtsdkError, PluginError
 from dtsdk.identities import ResolvedIdentity, check_identity, is_auto, resolve_identity
 from dtsdk.inference.batching import shared_denoiser
 from dtsdk.inference.sampling import derived_seed, sample_window, to_rig_units
-from dtsdk.inference.streaming import DEFAULT_CONTEXT_S, DEFAULT_HOP_S, DEFAULT_LOOKAHEAD_S, AnimationStream
+from dtsdk.inference.streaming import (DEFAULT_CONTEXT_S, DEFAULT_HOLD, DEFAULT_HOP_S, DEFAULT_LOOKAHEAD_S,
+                                       AnimationStream)
 from dtsdk.inference.windows import Stitcher, plan_windows
 from dtsdk.rigs import get_rig
 from dtsdk.utils.device import autocast, resolve_device
@@ -181,7 +182,7 @@ class Talker:
 
     def stream(self, chunks=None, sr: int = 16000, *, seed: int | None = None, identity=...,
                hop_s: float = DEFAULT_HOP_S, lookahead_s: float = DEFAULT_LOOKAHEAD_S,
-               context_s: float = DEFAULT_CONTEXT_S, rig=None) -> AnimationStream:
+               context_s: float = DEFAULT_CONTEXT_S, hold: str = DEFAULT_HOLD, rig=None) -> AnimationStream:
         """Audio arriving in chunks -> frames as soon as they are decided (docs/streaming.md).
 
         ``chunks``: an iterable of arrays (S,) or (S, channels) at ``sr`` Hz (any sizes, e.g. 20-200 ms);
@@ -189,10 +190,12 @@ class Talker:
         feed it with ``push(chunk)`` (returns the frames decided) and ``finish()``. Every ``hop_s`` of audio
         the model runs on the last ``context_s`` of emitted motion + the new audio + ``lookahead_s`` more,
         and the hop's frames come out: a frame is decided at most ``lookahead_s + hop_s`` after its audio
-        arrived (plus compute). The sampler, steps and guidance are the Talker's; one sample.
+        arrived (plus compute). ``hold``: ``"seam"`` (default) or ``"inpaint"``, how a window continues the
+        emitted frames (docs/streaming.md). The sampler, steps and guidance are the Talker's; one sample.
+        ``identity="auto"`` is matched on the first window's audio.
         """
         return AnimationStream(self, sr, chunks, seed=seed, identity=identity, hop_s=hop_s, lookahead_s=lookahead_s,
-                               context_s=context_s, rig=rig)
+                               context_s=context_s, hold=hold, rig=rig)
 
     def autocast(self):
         """The autocast context of this Talker's device (bf16 on CUDA, none on CPU)."""
