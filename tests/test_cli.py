@@ -227,3 +227,42 @@ def test_builtin_recipe_paths_are_taken_from_the_current_folder(tmp_path, capsys
     assert main(["train", "teacher-tiny"]) == 2
     err = one_line_error(capsys)
     assert "data/corpus-tiny" in err and "dtsdk/recipes" not in err, err
+
+
+# -- dtsdk animate with several inputs: one output folder, checked before the model ---------------------
+
+
+@pytest.mark.parametrize("make_argv, message", [
+    (lambda wav, other, tmp: [str(wav), str(other), "-o", str(tmp / "out.npz")], "names a folder (end it with '/'"),
+    (lambda wav, other, tmp: [str(wav), str(other), "-o", str(tmp / "a"), "-o", str(tmp / "b")],
+     "give one output folder (-o DIR/), not 2 outputs"),
+    (lambda wav, other, tmp: [str(wav), str(tmp / "missing.wav"), "-o", str(tmp / "out") + "/"], "missing.wav"),
+    (lambda wav, other, tmp: [str(wav), str(other), "-o", str(tmp / "out") + "/", "--format", "xyz"],
+     "cannot write '.xyz' files"),
+    (lambda wav, other, tmp: [str(wav), str(other), "-o", str(tmp / "out") + "/", "--stream"],
+     "--stream takes one speech file"),
+])
+def test_animate_several_inputs_bad_requests_fail_before_the_model(speech_wav, tmp_path, capsys, no_model,
+                                                                    make_argv, message):
+    import shutil
+
+    other = tmp_path / "other.wav"
+    shutil.copy(speech_wav, other)
+    assert main(["animate", *make_argv(speech_wav, other, tmp_path)]) == 2
+    assert message in one_line_error(capsys)
+
+
+def test_animate_several_inputs_with_the_same_name_is_a_clash(speech_wav, tmp_path, capsys, no_model):
+    import shutil
+
+    (tmp_path / "b").mkdir()
+    twin = tmp_path / "b" / "speech.wav"
+    shutil.copy(speech_wav, twin)
+    assert main(["animate", str(speech_wav), str(twin), "-o", str(tmp_path / "out") + "/"]) == 2
+    err = one_line_error(capsys)
+    assert f"{twin}: has the same name as {speech_wav}" in err and not (tmp_path / "out").exists()
+
+
+def test_animate_stream_needs_a_file(tmp_path, capsys, no_model):
+    assert main(["animate", "--say", "hi", "--stream", "-o", str(tmp_path / "a.npz")]) == 2
+    assert "--stream reads a speech file" in one_line_error(capsys)

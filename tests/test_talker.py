@@ -301,3 +301,104 @@ def test_a_rig_is_looked_up_once_per_request(talker, speech, monkeypatch):
     samples = talker.animate(wave, sr=SR, seed=0, num_samples=2, rig="dtface")
     assert [s.rig for s in samples] == ["dtface", "dtface"]
     assert [name for kind, name in lookups if kind == "rig"] == ["dtface"], lookups
+
+
+# -- the fast runtime: batches, threads, compile ---------------------------------------------------
+
+
+def test_animate_batch_equals_animate_one_by_one_with_the_same_seeds(checkpoint, speech):
+    """Windows of equal length across clips run as one batch (batch_windows=True), each with its own noise:
+    ddpm draws fresh noise at every step, so this fails unless each window keeps its own generator."""
+    wave, wav_bytes = speech
+    rng = np.random.default_rng(1)
+    long_clip = (0.1 * rng.standard_normal(23 * SR)).astype(np.float32)  # 3 windows: 300, 300, 150 frames
+    clips = [wave, long_clip, long_clip[:12 * SR], wav_bytes]
+    one_by_one = Talker(checkpoint, device="cpu", sampler="ddpm", steps=3, guidance=2.0, identity="a")
+    batched = Talker(checkpoint, device="cpu", sampler="ddpm", steps=3, guidance=2.0, identity="a",
+                     batch_windows=True)
+    sources = [(c, None if isinstance(c, bytes) else SR) for c in clips]
+    expected = [one_by_one.animate(c, sr=sr, seed=s, num_samples=2) for (c, sr), s in zip(sources, [5, 6, 7, 8])]
+    arrays = batched.animate_batch(clips[:3], sr=SR, seed=[5, 6, 7], num_samples=2)
+    got = arrays + batched.animate_batch([wav_bytes], seed=8, num_samples=2)
+    for exp, res in zip(expected, got):
+        for e, r in zip(exp, res):
+            np.testing.assert_allclose(r.weights, e.weights, atol=1e-5)
+            assert r.meta["seed"] == e.meta["seed"] and r.meta["windows"] == e.meta["windows"]
+    generic = batched.animate_batch([wave, wave], sr=SR, seed=3, identity=None)
+    np.testing.assert_array_equal(generic[0].weights, generic[1].weights)
+    np.testing.assert_allclose(generic[0].weights, one_by_one.animate(wave, sr=SR, seed=3, identity=None).weights,
+                               atol=1e-5)
+    with pytest.raises(DtsdkError, match="got 2 seeds for 3 clips"):
+        batched.animate_batch(clips[:3], sr=SR, seed=[1, 2])
+
+
+def test_compile_is_for_cuda_and_threads_are_capped_at_usable_cpus(checkpoint, monkeypatch):
+    import dtsdk.inference.talker as talker_module
+
+    with pytest.raises(DtsdkError, match="compile=True: torch.compile is used on CUDA only"):
+        Talker(checkpoint, device="cpu", compile=True)
+    before = torch.get_num_threads()
+    try:
+        assert Talker(checkpoint, device="cpu", threads=1).threads == 1 == torch.get_num_threads()
+        monkeypatch.setattr(talker_module, "usable_cpus", lambda: 1)
+        torch.set_num_threads(2)
+        assert Talker(checkpoint, device="cpu").threads == 1  # torch's default exceeded what this process may use
+        with pytest.raises(DtsdkError, match="threads must be at least 1"):
+            Talker(checkpoint, device="cpu", threads=0)
+    finally:
+        torch.set_num_threads(before)
+    assert talker_module.usable_cpus() >= 1
+
+
+def test_sampling_runs_under_inference_mode(talker, speech, monkeypatch):
+    import dtsdk.inference.talker as talker_module
+
+    modes = []
+    real = talker_module.sample_window
+
+    def spy(*args, **kwargs):
+        modes.append(torch.is_inference_mode_enabled())
+        return real(*args, **kwargs)
+    monkeypatch.setattr(talker_module, "sample_window", spy)
+    talker.animate(speech[0], sr=SR, seed=0)
+    assert modes == [True]
+
+
+def test_cli_several_inputs_write_one_file_per_input_and_format(checkpoint, speech, tmp_path, capsys):
+    from dtsdk.animation import Animation
+
+    wave, wav_bytes = speech
+    first, second = tmp_path / "first.wav", tmp_path / "second.wav"
+    first.write_bytes(wav_bytes)
+    sf.write(second, wave[: SR // 2], SR)
+    out = tmp_path / "anims"
+    argv = ["animate", str(first), str(second), "-o", f"{out}/", "--format", "npz,csv", "--model", str(checkpoint),
+            "--seed", "4", "--device", "cpu", "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["inputs"] == 2 and summary["folder"] == str(out)
+    assert sorted(p.name for p in out.iterdir()) == ["first.csv", "first.npz", "second.csv", "second.npz"]
+    talker = Talker(checkpoint, device="cpu")
+    for wav in (first, second):
+        np.testing.assert_allclose(Animation.load(out / f"{wav.stem}.npz").weights,
+                                   talker.animate(wav, seed=4).weights, atol=1e-6)
+
+
+def test_cli_stream_writes_the_streamed_animation_and_reports_latency(checkpoint, speech, tmp_path, capsys):
+    from dtsdk.animation import Animation
+
+    wave, wav_bytes = speech
+    wav = tmp_path / "speech.wav"
+    wav.write_bytes(wav_bytes)
+    out = tmp_path / "streamed.npz"
+    argv = ["animate", str(wav), "--stream", "--chunk-ms", "40", "-o", str(out), "--model", str(checkpoint),
+            "--seed", "2", "--device", "cpu", "--json"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["frames"] == 45 and summary["stream"]["algorithmic_latency_ms"] == 400.0
+    assert summary["stream"]["chunk_ms_median"] == 40.0 and summary["stream"]["runs"] >= 7
+    assert "each frame is decided 200-400 ms after its audio" in captured.err and "compute per run" in captured.err
+    frames = list(Talker(checkpoint, device="cpu").stream([wave], SR, seed=2))  # chunking does not change frames
+    expected = np.stack([f.weights for f in frames])
+    np.testing.assert_allclose(Animation.load(out).weights, expected, atol=1e-5)
