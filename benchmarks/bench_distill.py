@@ -75,7 +75,8 @@ def reused_teacher() -> dict:
                identity_top1=t["auto"]["identity_top1"], sampler=teacher["teacher"]["sampler"],
                steps=teacher["teacher"]["steps"], num_clips=teacher["teacher"]["num_clips"],
                num_swapped_clips=transfer["swapped"]["num_clips"],
-               reused=f"bench_teacher.json / bench_style_transfer.json ({teacher.get('measured', '?')})")
+               reused=f"docs/results/bench_teacher.json (measured {teacher['measured']['teacher']}) and "
+                      f"bench_style_transfer.json (measured {transfer['measured']})")
     floor = {k: teacher["resampled"]["systems"]["resampled"].get(k) for k in METRICS}
     return {"teacher": row, "floor": floor}
 
@@ -120,11 +121,12 @@ def targets(res: dict, steps: int) -> list[tuple[str, bool | None, str]]:
             f"(teacher {t['blinks_per_min']:.3g})")]
     compact = res["rows"].get(f"compact-{steps}")
     if compact is not None:
-        smaller = 1 - res["sizes_mb"][f"compact-{steps}"] / res["sizes_mb"]["teacher"]
+        smaller = 1 - res["parameters"][f"compact-{steps}"] / res["parameters"]["teacher"]  # at equal precision
         worst = max(compact[k] / s[k] - 1 for k in ("lve_max_l2_mm", "fdd_abs_mm2", "style_error"))
         out += [("compact student at least 80% smaller than the teacher", smaller >= 0.8,
-                 f"{smaller:.1%} ({res['sizes_mb'][f'compact-{steps}']:.2f} vs {res['sizes_mb']['teacher']:.2f} MB, "
-                 f"{res['parameters'][f'compact-{steps}']:,} vs {res['parameters']['teacher']:,} parameters)"),
+                 f"{smaller:.1%} fewer parameters ({res['parameters'][f'compact-{steps}']:,} vs "
+                 f"{res['parameters']['teacher']:,}; {res['sizes_mb'][f'compact-{steps}']:.2f} MB in float32 against "
+                 f"the teacher's {res['sizes_mb']['teacher']:.2f} MB in float16)"),
                 ("compact student quality within 10% of the full student (LVE, FDD, style)", worst <= 0.10,
                  f"worst {worst:+.1%}")]
     return out
@@ -144,6 +146,10 @@ def table(res: dict) -> str:
                  f"{floor['diversity_mm']:.3f} | {floor['blinks_per_min']:.1f} | {floor['style_error']:.4f} | – | – | "
                  "– | – |")
     return "\n".join(lines) + "\n"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def _eta(row: dict) -> str:
@@ -215,10 +221,11 @@ def section(res: dict) -> str:
     reused = res["rows"]["teacher"].get("reused")
     return (f"## Distillation\n\n`python benchmarks/bench_distill.py` (measured {res['measured']}; {res['machine']}). "
             f"Progressive distillation rounds of `{a['run']}` (recipe `distill default`) against the teacher. "
-            f"`test`: every {a['every']}th clip, own identity, 2 samples; `swapped_test`: every "
-            f"{a['swapped_every']}th clip, identity B; auto top-1 over the same test clips. "
+            f"`test`: every {_ordinal(a['every'])} clip, own identity, 2 samples; `swapped_test`: every "
+            f"{_ordinal(a['swapped_every'])} clip, identity B; auto top-1 over the same test clips. "
             + (f"The teacher's row is reused from {reused}. " if reused else "")
-            + "Size: the checkpoint's weights file (the packaged teacher is stored in float16).\n\n"
+            + "Size: the checkpoint's weights file as `dtsdk distill` writes it (float32; the packaged teacher is "
+              "stored in float16, which halves a file).\n\n"
             + table(res) + "\nIssue 10's quality targets (the 8-step student at its default sampler options):\n\n"
             + checks + "\n")
 
