@@ -11,11 +11,11 @@ many files at once through :meth:`Talker.animate_batch`; audio arriving in chunk
 
 Runtime choices, and why: sampling runs under ``torch.inference_mode``; each window's audio is encoded
 once; on CUDA under autocast (bf16) and, with ``compile=True``, ``torch.compile`` on the denoiser and
-the mean network; windows of equal length are batched where that pays (CUDA by default; see
-``batch_windows``). Threads: torch's intra-op pool is process-wide, so ``Talker`` leaves it as the
-application set it (``OMP_NUM_THREADS``, ``torch.set_num_threads``) and changes it only when asked
-(``threads=N``) or when torch's default (one per core of the machine) exceeds the CPUs this process
-may use (a CPU affinity mask or a container's CPU quota), which would oversubscribe them.
+the mean network; windows of equal length are batched (``batch_windows``). Threads: torch's
+intra-op pool is process-wide, so ``Talker`` leaves it as the application set it
+(``OMP_NUM_THREADS``, ``torch.set_num_threads``) and changes it only when asked (``threads=N``) or
+when torch's default (one per core of the machine) exceeds the CPUs this process may use (a CPU
+affinity mask or a container's CPU quota), which would oversubscribe them.
 """
 from __future__ import annotations
 
@@ -83,8 +83,8 @@ class Talker:
     ``threads``: torch's CPU threads (``None``: as the application set them, capped at the CPUs this process
     may use). ``compile``: ``torch.compile`` the denoiser and mean network (CUDA only; the first windows
     of each new length take longer while it compiles). ``batch_windows``: stack windows of equal length
-    into one batch (``None``: on CUDA only, where it pays; on CPU the model is compute-bound and batches
-    run no faster). Results are the same either way.
+    into one batch (``None``: yes; measured on a busy 2-core CPU at ddim 8, 8 clips of 2 s in 0.54 s
+    against 1.78 s one window at a time, 60 s in 2.3 s against 4.9 s). Results are the same either way.
     """
 
     def __init__(self, model=None, identity=None, sampler: str | None = None, steps: int | None = None,
@@ -104,7 +104,7 @@ class Talker:
             for module in (self.model.denoiser, getattr(self.model, "mean_net", None)):
                 if module is not None:
                     module.compile(dynamic=True)  # in place: parameter names and checkpoints stay as they are
-        self.batch_windows = self.device.type == "cuda" if batch_windows is None else bool(batch_windows)
+        self.batch_windows = True if batch_windows is None else bool(batch_windows)
         self.config = self.model.config
         if not self.model.objective.uses_sampler:  # the regression baseline: one deterministic pass
             sampler, steps = self.config.objective, 1
@@ -151,7 +151,7 @@ class Talker:
         return self.animate_batch([audio], sr=sr, seed=seed, num_samples=num_samples, identity=identity, rig=rig)[0]
 
     def animate_batch(self, audios, sr: int | None = None, seed=None, num_samples: int = 1, identity=..., rig=None):
-        """Many clips -> one result per clip, each what :meth:`animate` gives it with the same seed.
+        """Many clips -> one result per clip, each what :meth:`animate` gives it with the same seed (to 1e-5).
 
         ``audios``: a list of paths, bytes or arrays (arrays all at ``sr``). ``seed``: one seed for every clip,
         a list with one per clip, or ``None`` (drawn per clip). With ``batch_windows`` the windows of equal
