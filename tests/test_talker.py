@@ -402,3 +402,19 @@ def test_cli_stream_writes_the_streamed_animation_and_reports_latency(checkpoint
     frames = list(Talker(checkpoint, device="cpu").stream([wave], SR, seed=2))  # chunking does not change frames
     expected = np.stack([f.weights for f in frames])
     np.testing.assert_allclose(Animation.load(out).weights, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("sampler, guidance", [("ddpm", 1.0), ("ddim", 2.0)])
+def test_talker_sampling_path_is_diffusion_talkers(talker, speech, sampler, guidance):
+    """Talker samples through inference.sampling.sample_window (so streaming and batches can wrap the sampler);
+    it must stay what DiffusionTalker.sample draws, or the two paths have drifted apart."""
+    from dtsdk.inference.sampling import sample_window, to_rig_units
+
+    audio = torch.from_numpy(speech[0])[None]
+    model = talker.model
+    expected = model.sample(audio, 45, identity="b", sampler=sampler, steps=3, identity_guidance=guidance,
+                            generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        got = to_rig_units(model, sample_window(model, audio, 45, "b", sampler, 3, torch.Generator().manual_seed(0),
+                                                guidance))
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=0)
