@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -183,7 +184,7 @@ def onnx_file(system: dict) -> Path:
     """The exported graph of ``system`` (exported once, reused while its metadata matches)."""
     from dtsdk.export import export_onnx
 
-    slug = "".join(c if c.isalnum() else "-" for c in system["label"]).strip("-")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", system["label"]).strip("-")
     path = CACHE / f"{slug}.onnx"
     meta_path = Path(os.fspath(path) + ".json")
     if path.is_file() and meta_path.is_file():

@@ -1,6 +1,7 @@
 """ONNX export on a tiny untrained checkpoint: onnxruntime matches ``DiffusionTalker.sample`` within 1e-4
-for the same noise (any batch, length and identity), the metadata lists the identities, the log-mel
-front end equals torch.stft's, and ``dtsdk export``'s bad inputs are one-line errors."""
+for the same noise (any batch, length and identity), the metadata lists the identities, every sampler's
+draws come from the graph's inputs, the log-mel front end equals torch.stft's, and ``dtsdk export``'s bad
+inputs are one-line errors. One export (about 15 s); the rest runs the traced module in torch."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,9 @@ import torch
 from dtsdk.cli import main
 from dtsdk.encoders.logmel import LogMelEncoder
 from dtsdk.errors import DtsdkError
-from dtsdk.export import export_model, export_onnx, read_metadata, sampling_noise
+from dtsdk.export import export_model, read_metadata, sampling_noise
 from dtsdk.export.frontend import ConvLogMel
+from dtsdk.export.onnx import UnrolledTalker
 from dtsdk.model import DenoiserConfig, DiffusionTalker, DiffusionTalkerConfig, PersonalizerConfig
 
 ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed: pip install 'dtsdk[onnx]'")
@@ -91,12 +93,20 @@ def test_metadata_lists_identities_and_shapes(exported, model):
     assert meta["inputs"]["step_noise"] == [2, "B", "T", 52] and meta["outputs"]["weights"] == ["B", "T", 52]
 
 
-def test_deterministic_sampler_needs_no_step_noise(checkpoint, model, tmp_path):
-    result = export_onnx(checkpoint, tmp_path / "ddim.onnx", sampler="ddim", steps=2)
-    assert result["step_draws"] == 0 and "step_noise" not in result["inputs"]
-    session = ort.InferenceSession(result["output"])
-    assert [i.name for i in session.get_inputs()] == ["audio", "identity", "noise"]
-    assert _parity(session, model, 0, 2, 30000, torch.tensor([0, 1]), sampler="ddim", steps=2) < 1e-4
+@pytest.mark.parametrize("sampler,steps,options,draws", [("ddim", 2, {}, 0), ("ddim", 3, {"eta": 1.0}, 2),
+                                                         ("ddpm", 3, {}, 2)])
+def test_graph_takes_each_draw_of_the_sampler_from_its_inputs(model, sampler, steps, options, draws):
+    """The traced module in torch (no export: fast): it counts the sampler's draws, and with the noise
+    drawn as torch draws it, equals model.sample; a deterministic sampler takes no step_noise."""
+    graph = UnrolledTalker(model, sampler, steps, **options).eval()
+    assert graph.count_step_draws() == draws
+    audio, identity = _speech(2, 24000, seed=1), torch.tensor([1, -1])
+    noise = sampling_noise(model, draws, 2, 45, torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        motion, weights = graph(audio, model.personalizer.embed(identity, 2), noise["noise"], noise.get("step_noise"))
+    reference = model.sample(audio, 45, identity=identity, sampler=sampler, steps=steps,
+                             generator=torch.Generator().manual_seed(3), **options)
+    torch.testing.assert_close(motion, reference, atol=1e-6, rtol=0)
 
 
 def test_conv_logmel_equals_torch_stft():

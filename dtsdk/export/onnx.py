@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 import os
 import sys
 import time
@@ -282,17 +283,33 @@ def _trace(graph: UnrolledTalker, example: tuple, opset: int):
         shapes["step_noise"] = {1: batch, 2: frames}
         names.append("step_noise")
     outputs = ["motion", "weights"] if graph.clip_to_unit else ["motion"]
+    # torchvision's operators are not ours to export; the exporter warns about each one missing.
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     # The exporter reports its progress on stdout, which `dtsdk ... --json` keeps for the result.
     with torch.no_grad(), contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
         # The exporter's notes on deprecations and dimension names inside torch are not the user's to act on.
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*axis name.*will not be used")
         try:
-            return torch.onnx.export(graph, example, dynamo=True, dynamic_shapes=shapes, input_names=names,
-                                     output_names=outputs, opset_version=opset, verbose=False)
+            program = torch.onnx.export(graph, example, dynamo=True, dynamic_shapes=shapes, input_names=names,
+                                        output_names=outputs, opset_version=opset, verbose=False, optimize=False)
         except Exception as exc:  # the exporter's own errors are pages long; the cause is its first line
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DtsdkError(f"ONNX export failed ({type(exc).__name__}: {first}); rerun with --debug") from exc
+    _fold_constants(program.model)
+    return program
+
+
+def _fold_constants(model) -> None:
+    """Fold what does not depend on the inputs (each step's embedding of t, the schedule's numbers) and drop
+    dead nodes. Not the exporter's own ``optimize``: its pattern rewrites grow faster than the graph, and an
+    unrolled 100-step sampler took over 10 minutes in them; onnxruntime fuses operators at load anyway."""
+    from onnx_ir.passes.common import ClearMetadataAndDocStringPass, RemoveUnusedNodesPass
+    from onnxscript.optimizer import fold_constants
+
+    fold_constants(model)
+    RemoveUnusedNodesPass()(model)
+    ClearMetadataAndDocStringPass()(model)  # the exporter's per-node stack traces: a third of the file
 
 
 def _check_writable(output: Path) -> None:
