@@ -129,6 +129,23 @@ def hold_frames(known: torch.Tensor, noise: torch.Tensor, record: dict):
     return wrap
 
 
+def last_frames(frames: int):
+    """A sampler wrapper that runs the sampler on the last ``frames`` frames of the window only: per-frame
+    tensors of ``cond`` (``(B, T, ...)``: audio features, the residual's mean) and the starting noise are cut
+    to them, and the result is padded back with zeros (the sampler state of frames nobody reads)."""
+    def wrap(sample_fn):
+        def sample(denoise, x, schedule, cond, **kwargs):
+            T = x.shape[1]
+            if frames >= T:
+                return sample_fn(denoise, x, schedule, cond, **kwargs)
+            cut = {key: value[:, T - frames:] if isinstance(value, torch.Tensor) and value.dim() >= 2
+                   and value.shape[1] == T else value for key, value in cond.items()}
+            out = sample_fn(denoise, x[:, T - frames:], schedule, cut, **kwargs)  # (B, frames, D)
+            return torch.cat([out.new_zeros(x.shape[0], T - frames, x.shape[2]), out], dim=1)  # (B, T, D)
+        return sample
+    return wrap
+
+
 def seam_fade(length: int) -> np.ndarray:
     """Weights (length,) falling from near 1 to near 0 (raised cosine at frame centres)."""
     t = (np.arange(length, dtype=np.float64) + 0.5) / max(length, 1)
@@ -146,7 +163,8 @@ class AnimationStream:
 
     def __init__(self, talker, sr: int, chunks: Iterable | None = None, *, seed: int | None = None,
                  identity=..., hop_s: float = DEFAULT_HOP_S, lookahead_s: float = DEFAULT_LOOKAHEAD_S,
-                 context_s: float = DEFAULT_CONTEXT_S, hold: str = DEFAULT_HOLD, rig=None):
+                 context_s: float = DEFAULT_CONTEXT_S, hold: str = DEFAULT_HOLD, sampler_s: float | None = None,
+                 rig=None):
         from dtsdk.audio import StreamingResampler
         from dtsdk.identities import check_identity
         from dtsdk.rigs import get_rig
@@ -155,6 +173,8 @@ class AnimationStream:
         self.fps, self.sample_rate = config.fps, config.sample_rate
         self.hop, self.lookahead = round(hop_s * self.fps), round(lookahead_s * self.fps)
         self.context = round(context_s * self.fps)
+        sampler_s = config.train_window_s if sampler_s is None else sampler_s
+        self.sampler_frames = max(1, round(sampler_s * self.fps))
         if self.hop < 1 or self.lookahead < 0 or self.context < 0:
             raise DtsdkError(f"stream: hop_s={hop_s} must give at least one frame at {self.fps:g} fps, "
                              f"lookahead_s={lookahead_s} and context_s={context_s} must be at least 0")
@@ -298,10 +318,16 @@ class AnimationStream:
             record: dict = {}
             # "seam": the window starts from the frames' anchored noise and is drawn freely; "inpaint" holds the
             # known frames. Either way the seam correction below joins the new frames to the emitted ones.
-            held = known if self.hold == "inpaint" else known[:, :0]
+            # The encoder and the mean network see the whole window (the lips need the context); the sampler
+            # runs on its last frames only (the new frames and the last emitted one among them): from `cut` on.
+            cut = max(0, min(num_frames - self.sampler_frames, K - 1))
+            held = known[:, cut:] if self.hold == "inpaint" else known[:, :0]
+            hold = hold_frames(held, noise[:, cut:], record)
+            sampler_frames = num_frames - cut
             with talker.autocast():
                 x0 = sample_window(self.model, wave_t, num_frames, self.identity, talker.sampler, talker.steps,
-                                   generator, talker.guidance, wrap=hold_frames(held, noise, record))
+                                   generator, talker.guidance,
+                                   wrap=lambda sample_fn: last_frames(sampler_frames)(hold(sample_fn)))
             x0 = x0.float()  # (1, W, D) normalised
             if K:
                 raw = record.get("raw")
@@ -309,7 +335,7 @@ class AnimationStream:
                     estimate = x0[:, K - 1]
                 else:
                     offset = record.get("offset")
-                    estimate = raw[:, K - 1].float() + (0 if offset is None else offset[:, K - 1].float())
+                    estimate = raw[:, K - 1 - cut].float() + (0 if offset is None else offset[:, K - 1 - cut].float())
                 jump = known[:, K - 1] - estimate  # (1, D)
                 # The correction fades out within the frames this run decides: a longer fade would carry into the
                 # next run's start and accumulate any bias of a window's last frames (measured: a mouth left ajar

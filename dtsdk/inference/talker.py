@@ -182,7 +182,8 @@ class Talker:
 
     def stream(self, chunks=None, sr: int = 16000, *, seed: int | None = None, identity=...,
                hop_s: float = DEFAULT_HOP_S, lookahead_s: float = DEFAULT_LOOKAHEAD_S,
-               context_s: float = DEFAULT_CONTEXT_S, hold: str = DEFAULT_HOLD, rig=None) -> AnimationStream:
+               context_s: float = DEFAULT_CONTEXT_S, hold: str = DEFAULT_HOLD, sampler_s: float | None = None,
+               rig=None) -> AnimationStream:
         """Audio arriving in chunks -> frames as soon as they are decided (docs/streaming.md).
 
         ``chunks``: an iterable of arrays (S,) or (S, channels) at ``sr`` Hz (any sizes, e.g. 20-200 ms);
@@ -191,11 +192,13 @@ class Talker:
         the model runs on the last ``context_s`` of emitted motion + the new audio + ``lookahead_s`` more,
         and the hop's frames come out: a frame is decided at most ``lookahead_s + hop_s`` after its audio
         arrived (plus compute). ``hold``: ``"seam"`` (default) or ``"inpaint"``, how a window continues the
-        emitted frames (docs/streaming.md). The sampler, steps and guidance are the Talker's; one sample.
+        emitted frames (docs/streaming.md). ``sampler_s``: the sampler runs on the window's last ``sampler_s``
+        only (default the model's training crop, ``config.train_window_s``); the encoder and the mean network
+        see the whole window. The sampler, steps and guidance are the Talker's; one sample.
         ``identity="auto"`` is matched on the first window's audio.
         """
         return AnimationStream(self, sr, chunks, seed=seed, identity=identity, hop_s=hop_s, lookahead_s=lookahead_s,
-                               context_s=context_s, hold=hold, rig=rig)
+                               context_s=context_s, hold=hold, sampler_s=sampler_s, rig=rig)
 
     def autocast(self):
         """The autocast context of this Talker's device (bf16 on CUDA, none on CPU)."""
