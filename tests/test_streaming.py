@@ -214,3 +214,24 @@ def test_bad_chunks_name_the_chunk(talker):
         stream.push(np.full(320, np.nan, np.float32))
     with pytest.raises(DtsdkError, match="made without chunks"):
         list(talker.stream(sr=SR))
+
+
+def test_the_sampler_runs_on_the_last_frames_of_the_window_only():
+    seen = {}
+
+    def sampler(denoise, x, schedule, cond, **kwargs):
+        seen.update(x=x.shape, audio=cond["audio"].shape, mean=cond["mean"].shape, identity=cond["identity"].shape)
+        return x + 1.0
+    x = torch.zeros(1, 100, 52)
+    cond = {"audio": torch.zeros(1, 100, 16), "mean": torch.zeros(1, 100, 52), "identity": torch.zeros(1, 8),
+            "mask": None, "distilled_steps": ()}
+    out = streaming.last_frames(60)(sampler)(None, x, None, cond, steps=2)
+    assert seen == {"x": (1, 60, 52), "audio": (1, 60, 16), "mean": (1, 60, 52), "identity": (1, 8)}
+    assert out.shape == (1, 100, 52) and (out[:, :40] == 0).all() and (out[:, 40:] == 1).all()
+    assert streaming.last_frames(200)(sampler)(None, x, None, cond).shape == (1, 100, 52)
+
+
+def test_sampler_window_length_is_an_option(talker, speech):
+    short = streamed(talker, [speech], sampler_s=0.5)
+    default = streamed(talker, [speech])
+    assert short.shape == default.shape and not np.allclose(short, default)
