@@ -25,6 +25,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -199,8 +200,13 @@ def onnx_file(system: dict) -> Path:
 
 # ---- quality -------------------------------------------------------------------------------------
 def quality(systems: list[dict], corpus: str, every: int, samples: int) -> dict:
+    """Scores on test (own and auto identity) and swapped_test (the label's identity), with the floor; one thread
+    (the scores do not depend on it, and a shared machine runs one thread best)."""
+    import torch
+
     from dtsdk.eval.harness import evaluate_model
 
+    torch.set_num_threads(1)
     out = {}
     for s in systems:
         kw = dict(sampler=s["sampler"], steps=s["steps"], every=every, num_samples=samples, device="cpu")
@@ -240,15 +246,28 @@ def _fmt_size(n) -> str:
 
 
 def speed_table(rows: list[dict]) -> str:
-    lines = ["| system | runtime | sampler | steps | ms per 10 s (median) | min–max ms | real-time factor | "
-             "peak RSS (MB) | size on disk | load (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| system | runtime | threads | sampler | steps | ms per 10 s (median) | min–max ms | real-time factor | "
+             "peak RSS (MB) | size on disk | load (s) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ms = [1000 * t for t in r["times_s"]]
         median = statistics.median(ms)
-        lines.append(f"| {r['label']} | {r['runtime']} | {r['sampler'] or '–'} | {r['steps']} | {median:.0f} | "
+        lines.append(f"| {r['label']} | {r['runtime']} | {r['threads']} | {r['sampler'] or '–'} | {r['steps']} | "
+                     f"{median:.0f} | "
                      f"{min(ms):.0f}–{max(ms):.0f} | {median / 1000 / DURATION_S:.4f} | {r['peak_rss_mb']:.0f} | "
                      f"{_fmt_size(r['bytes'])} | {r['load_s']:.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def thread_note(rows: list[dict]) -> str:
+    """When both 1 and 2 threads were measured: how much slower torch ran with 2 (a shared core shows here)."""
+    one = {r["label"]: statistics.median(r["times_s"]) for r in rows if r["runtime"] == "torch" and r["threads"] == 1}
+    two = {r["label"]: statistics.median(r["times_s"]) for r in rows if r["runtime"] == "torch" and r["threads"] == 2}
+    common = [k for k in one if k in two]
+    if not common:
+        return ""
+    ratios = ", ".join(f"{k} {two[k] / one[k]:.2f}x" for k in common)
+    return (f"torch with 2 threads against 1 (time ratio): {ratios}. Above 1, the second thread costs more than it "
+            "brings: its OpenMP threads wait on a core another process holds.\n")
 
 
 def stream_lines(rows: list[dict]) -> str:
@@ -258,16 +277,16 @@ def stream_lines(rows: list[dict]) -> str:
                 "chunk and look-ahead columns are filled by this script once it does).\n")
     lines = [f"Streaming (`Talker.stream` at its defaults, fed {CHUNK_S * 1000:.0f} ms chunks of the same speech as "
              "fast as it takes them; the stream's own stats):", "",
-             "| system | compute per chunk, mean (ms) | max (ms) | compute / audio | look-ahead (ms) | "
-             "algorithmic latency (ms) | model runs, median (ms) |", "|---|---|---|---|---|---|---|"]
+             "| system | threads | compute per chunk, mean (ms) | max (ms) | compute / audio | look-ahead (ms) | "
+             "algorithmic latency (ms) | model runs, median (ms) |", "|---|---|---|---|---|---|---|---|"]
     for r in measured:
         s = r["stream"]
         if "error" in s:
-            lines.append(f"| {r['label']} | not measured ({s['error']}) | – | – | – | – | – |")
+            lines.append(f"| {r['label']} | {r['threads']} | not measured ({s['error']}) | – | – | – | – | – |")
             continue
         st = s.get("stats") or {}
         mean = st.get("chunk_compute_ms_mean", s["per_chunk_ms"])
-        lines.append(f"| {r['label']} | {mean:.1f} | {_cell(st.get('chunk_compute_ms_max'))} | "
+        lines.append(f"| {r['label']} | {r['threads']} | {mean:.1f} | {_cell(st.get('chunk_compute_ms_max'))} | "
                      f"{_cell(st.get('compute_per_audio'), '.1%')} | {_cell(st.get('lookahead_ms'))} | "
                      f"{_cell(st.get('algorithmic_latency_ms'))} | {_cell(st.get('run_compute_ms_median'))} |")
     return "\n".join(lines) + "\n"
@@ -284,7 +303,7 @@ def main() -> int:
     ap.add_argument("--onnx", action="append", help="LABEL=CHECKPOINT[:sampler:steps] run through onnxruntime "
                                                     f"(default: {DEFAULT_ONNX[0]}); --onnx none for none")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", default="2", help="threads per run; a comma list measures each (e.g. 1,2)")
     ap.add_argument("--stream-max-steps", type=int, default=10,
                     help="measure Talker.stream only for systems of at most this many steps (default 10)")
     ap.add_argument("--quality", action="store_true", help="also score the systems on the corpus (slow)")
@@ -296,11 +315,12 @@ def main() -> int:
     ap.add_argument("--audio", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(json.loads(args.worker), args.audio, args.repeats, args.threads,
+        print(json.dumps(worker(json.loads(args.worker), args.audio, args.repeats, int(args.threads),
                                 args.stream_max_steps)))
         return 0
 
     systems = [parse_system(s) for s in (args.systems or DEFAULT_SYSTEMS)]
+    thread_counts = [int(n) for n in args.threads.split(",")]
     onnx_specs = [] if args.onnx == ["none"] else (args.onnx or list(DEFAULT_ONNX))
     onnx_systems = [parse_system(s) for s in onnx_specs]
     today, load_at_start = time.strftime("%Y-%m-%d"), os.getloadavg()[0]
@@ -312,18 +332,22 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         audio_path = os.path.join(tmp, "speech.npy")
         np.save(audio_path, wave)
-        for s in systems:
-            r = measure(s, audio_path, args.repeats, args.threads, args.stream_max_steps)
-            rows.append({**s, **r, "runtime": "torch", "bytes": size_on_disk(s["checkpoint"])})
-            print(f"{s['label']}: median {1000 * statistics.median(r['times_s']):.0f} ms", file=sys.stderr)
-        for s in onnx_systems:
-            path = onnx_file(s)
-            r = measure({**s, "onnx": os.fspath(path)}, audio_path, args.repeats, args.threads)
-            rows.append({**s, **r, "runtime": "onnxruntime", "bytes": size_on_disk(path), "onnx": os.fspath(path)})
-            print(f"{s['label']}: median {1000 * statistics.median(r['times_s']):.0f} ms", file=sys.stderr)
+        for threads in thread_counts:
+            for s in systems:
+                r = measure(s, audio_path, args.repeats, threads, args.stream_max_steps)
+                rows.append({**s, **r, "runtime": "torch", "threads": threads, "bytes": size_on_disk(s["checkpoint"])})
+                print(f"{s['label']}, {threads} threads: median {1000 * statistics.median(r['times_s']):.0f} ms",
+                      file=sys.stderr)
+            for s in onnx_systems:
+                path = onnx_file(s)
+                r = measure({**s, "onnx": os.fspath(path)}, audio_path, args.repeats, threads)
+                rows.append({**s, **r, "runtime": "onnxruntime", "threads": threads, "bytes": size_on_disk(path),
+                             "onnx": os.fspath(path)})
+                print(f"{s['label']}, {threads} threads: median {1000 * statistics.median(r['times_s']):.0f} ms",
+                      file=sys.stderr)
     q = quality(systems, args.corpus, args.every, args.samples) if args.quality else None
     minutes = (time.perf_counter() - started) / 60
-    res = {"date": today, "machine": machine_line(), "threads": args.threads, "repeats": args.repeats,
+    res = {"date": today, "machine": machine_line(), "threads": thread_counts, "repeats": args.repeats,
            "load_average_at_start": load_at_start, "duration_s": DURATION_S, "speed": rows, "quality": q}
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -331,20 +355,22 @@ def main() -> int:
 
         with atomic_open(RESULTS, "w", encoding="utf-8") as f:
             json.dump(res, f, indent=2)
-    command = " ".join(["python benchmarks/bench_runtime.py", *sys.argv[1:]])
+    command = shlex.join(["python", "benchmarks/bench_runtime.py", *sys.argv[1:]])
     quality_text = quality_tables(q) if q else ("Quality: not scored in this run (`--quality`; "
                                                 "`--every N` scores a subset).\n")
+    threads_text = " and ".join(map(str, thread_counts))
     body = f"""## Runtime
 
 `{command}` on {machine_line()}; {today}, {minutes:.1f} min,
 1-minute load average {load_at_start:.1f} at the start (other jobs on the machine share its cores and
-slow every row alike). The same {DURATION_S:g} s of espeak-ng speech (en-us+m3), {args.threads} threads,
+slow every row alike). The same {DURATION_S:g} s of espeak-ng speech (en-us+m3), {threads_text} thread(s),
 each system in a fresh process: one warm-up call, then the median of {args.repeats} timed calls of
 `Talker(model, sampler=, steps=).animate(array, sr=16000)` (array in, encoder included); the onnxruntime
 rows are the graph of `dtsdk export` (noise drawn with numpy, one `session.run`). Real-time factor =
 compute / audio duration. Peak RSS is the process's (model, torch or onnxruntime included).
 
 {speed_table(rows)}
+{thread_note(rows)}
 {stream_lines(rows)}
 {quality_text}
 Raw numbers: `docs/results/bench_runtime.json`.
