@@ -12,7 +12,7 @@ import torch
 from dtsdk.cli import main
 from dtsdk.diffusion import NoiseSchedule
 from dtsdk.distill import DistillRecipe, distill
-from dtsdk.distill.loop import frozen_inputs
+from dtsdk.distill.common import frozen_inputs
 from dtsdk.distill.progressive import student_step_pairs, two_step_target
 from dtsdk.errors import DtsdkError
 from dtsdk.inference import Talker

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dtsdk.distill.common import average_gradients, frozen_inputs
 from dtsdk.errors import DtsdkError
 from dtsdk.model.objectives.base import masked_mean
 from dtsdk.samplers.distilled import distilled_timesteps
@@ -80,8 +81,6 @@ def compact_model(full, overrides: dict):
 def compact_losses(compact, full, batch: dict, identity_dropout: float, generator: torch.Generator,
                    device) -> dict:
     """The three matching losses (see the module docstring) on one batch -> dict with the total in ``loss``."""
-    from dtsdk.distill.loop import frozen_inputs
-
     x0, cond_full = frozen_inputs(full, batch, identity_dropout, generator, device)  # residual from full mean
     mask = cond_full["mask"]
     audio = compact.encoder(batch["audio"].to(device), x0.shape[1])  # (B, T, D_small)
@@ -107,8 +106,6 @@ def compact_losses(compact, full, batch: dict, identity_dropout: float, generato
 
 def distill_compact(full, settings: CompactSettings, batches, recipe, world, device, out: Path, progress=None):
     """Train a compact copy of the full student ``full`` for ``settings.steps``; returns (model, losses)."""
-    from dtsdk.distill.loop import _average_gradients
-
     full.eval().requires_grad_(False)
     compact = compact_model(full, settings.model).to(device).eval()  # eval: no dropout, the targets are exact
     params = [p for p in compact.parameters() if p.requires_grad]
@@ -126,7 +123,7 @@ def distill_compact(full, settings: CompactSettings, batches, recipe, world, dev
             parts["loss"] = sum(weights[k] * parts[k] for k in weights)
             optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
-            _average_gradients(params, world)
+            average_gradients(params, world)
             if recipe.grad_clip > 0:
                 nn.utils.clip_grad_norm_(params, recipe.grad_clip)
             optimizer.step()

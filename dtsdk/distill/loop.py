@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from dtsdk.data.sources import training_data
+from dtsdk.distill.common import average_gradients, endless_batches, frozen_inputs
 from dtsdk.distill.progressive import distillation_loss
 from dtsdk.distill.recipe import DistillRecipe
 from dtsdk.errors import DtsdkError
@@ -104,7 +104,7 @@ def _compact_round(students: dict, recipe: DistillRecipe, loader, sampler, world
     record = {"round": "compact", "student_steps": settings.from_steps, "checkpoint": str(folder)}
     if (folder / "config.json").is_file():
         return {**record, "resumed": True, "parameters": _parameters(DiffusionTalker.from_pretrained(folder))}
-    batches = _batches(loader, sampler, recipe.seed + 99_000)
+    batches = endless_batches(loader, sampler, recipe.seed + 99_000)
     compact, losses = distill_compact(students[settings.from_steps], settings, batches, recipe, world, device, out,
                                       lambda step, parts: progress and progress(len(recipe.rounds), -1, step, parts))
     if world.is_main:
@@ -153,31 +153,6 @@ def _loader(recipe: DistillRecipe, teacher, world: World):
     return loader, sampler
 
 
-def _batches(loader, sampler, data_seed: int):
-    """Batches forever, a new clip order and new crops each epoch."""
-    epoch = 0
-    while True:
-        sampler.set_epoch(data_seed + epoch)
-        loader.dataset.set_epoch(data_seed + epoch)
-        yield from loader
-        epoch += 1
-
-
-def frozen_inputs(model, batch: dict, identity_dropout: float, generator: torch.Generator,
-                  device) -> tuple[torch.Tensor, dict]:
-    """What the frozen parts give a batch: the sampler-space clean motion x0 (B, T, D) (for the residual
-    objective, the normalised motion minus the mean network's) and the denoiser's cond."""
-    with torch.no_grad():
-        motion, mask = batch["motion"].to(device), batch["mask"].to(device).bool()
-        x0 = (motion - model.motion_mean) / model.motion_std  # (B, T, D)
-        audio = model.encoder(batch["audio"].to(device), motion.shape[1])  # (B, T, D_audio)
-        identity = model.personalizer.embed(batch["speaker"].to(device).long(), motion.shape[0])  # (B, E)
-        identity, _ = model.personalizer.drop_identity(identity, identity_dropout, generator)
-        cond = {"audio": audio, "identity": identity, "mask": mask}
-        if "mean" in model.objective.cond_keys:  # the residual objective samples x0 - mean
-            cond["mean"] = model.objective.mean(cond)
-            x0 = x0 - cond["mean"]
-    return x0, cond
 
 
 def distill_round(teacher, steps: int, loader, sampler, recipe: DistillRecipe, world: World, device,
@@ -199,7 +174,7 @@ def distill_round(teacher, steps: int, loader, sampler, recipe: DistillRecipe, w
     metrics = open(out / "metrics.jsonl", "a", encoding="utf-8") if world.is_main else None
     t0 = time.perf_counter()
     try:
-        batches = _batches(loader, sampler, recipe.seed + 1000 * index)
+        batches = endless_batches(loader, sampler, recipe.seed + 1000 * index)
         for step in range(1, recipe.steps_per_round + 1):
             generator.manual_seed(((recipe.seed * 1_000_003 + index) * 1_000_003 + step) * 4096 + world.rank)
             x0, cond = frozen_inputs(teacher, next(batches), recipe.identity_dropout, generator, device)
@@ -207,7 +182,7 @@ def distill_round(teacher, steps: int, loader, sampler, recipe: DistillRecipe, w
                                       generator)
             optimizer.zero_grad(set_to_none=True)
             parts["loss"].backward()
-            _average_gradients(params, world)
+            average_gradients(params, world)
             if recipe.grad_clip > 0:
                 nn.utils.clip_grad_norm_(params, recipe.grad_clip)
             optimizer.step()
@@ -232,14 +207,6 @@ def distill_round(teacher, steps: int, loader, sampler, recipe: DistillRecipe, w
     student.requires_grad_(False)
     return student.eval(), last
 
-
-def _average_gradients(params, world: World) -> None:
-    if not world.distributed:
-        return
-    for p in params:
-        if p.grad is not None:
-            dist.all_reduce(p.grad)
-            p.grad /= world.size
 
 
 def student_config(teacher_config, steps: int, sampler_options: dict):
