@@ -1,7 +1,7 @@
 """One window of motion from a DiffusionTalker, with the sampler open to a wrapper.
 
-:func:`sample_window` does what :meth:`DiffusionTalker.sample` does (encoder once, identity, the
-objective's ``generate`` through the registered sampler) and returns the motion in the model's
+Talker's windows go through :meth:`DiffusionTalker.sample_normalised` (encoder once, identity, the
+objective's ``generate`` through the registered sampler), which returns the motion in the model's
 normalised space, so that streaming can hold emitted frames fixed (:mod:`dtsdk.inference.streaming`)
 and batches can share denoiser passes (:mod:`dtsdk.inference.batching`). Both work by wrapping the
 sampler *function* (``wrap(sample_fn) -> sample_fn``): the wrapper sees the sampler contract,
@@ -16,8 +16,6 @@ from typing import Callable
 import numpy as np
 import torch
 
-from dtsdk.identities import identity_embeddings, resolve_identity
-from dtsdk.samplers import get_sampler
 
 
 def sample_window(model, audio: torch.Tensor, num_frames: int, identity, sampler: str, steps: int,
@@ -29,20 +27,9 @@ def sample_window(model, audio: torch.Tensor, num_frames: int, identity, sampler
     ``wrap``: ``sample_fn -> sample_fn``, applied to the registered sampler (to ``None`` for objectives
     that do not sample: the wrapper is then not called).
     """
-    config = model.config
-    device = model.motion_mean.device
-    features = model.encoder(audio.to(device), num_frames)  # (B, T, D_audio), once per window
-    resolved = resolve_identity(model, identity, audio.shape[0], features)
-    cond = {"audio": features, "identity": identity_embeddings(model, resolved, device), "mask": None,
-            "distilled_steps": tuple(config.distilled_steps)}
-    if all(r.is_generic for r in resolved):
-        guidance = 1.0  # nothing to guide toward: the generic path as it is
-    if sampler == config.default_sampler:  # the checkpoint's options for its own sampler, under the caller's
-        sampler_kwargs = {**config.sampler_options, **sampler_kwargs}
-    sample_fn = get_sampler(sampler) if model.objective.uses_sampler else None
-    if wrap is not None and sample_fn is not None:
-        sample_fn = wrap(sample_fn)
-    return model.objective.generate(cond, sample_fn, steps, generator, guidance, **sampler_kwargs)  # (B, T, D)
+    x0, _ = model.sample_normalised(audio, num_frames, identity, sampler, steps, generator,
+                                    identity_guidance=guidance, wrap=wrap, **sampler_kwargs)
+    return x0  # (B, T, D)
 
 
 def to_rig_units(model, normalised: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,8 @@ Identities go through the one resolver, :mod:`dtsdk.identities`.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -112,9 +114,26 @@ class DiffusionTalker(nn.Module):
         ``return_info=True`` returns ``(motion, info)``, info holding ``identities`` (one
         ResolvedIdentity per clip), ``identity_index`` (B,) (-1 = null) and ``identity_names``.
         """
+        x0, resolved = self.sample_normalised(audio, num_frames, identity, sampler, steps, generator, mask,
+                                              identity_guidance, **sampler_kwargs)  # (B, T, D)
+        motion = x0 * self.motion_std + self.motion_mean  # (B, T, D)
+        if not return_info:
+            return motion
+        return motion, _identity_info(resolved)
+
+    @torch.no_grad()
+    def sample_normalised(self, audio: torch.Tensor, num_frames: int, identity=None, sampler: str | None = None,
+                          steps: int | None = None, generator: torch.Generator | None = None,
+                          mask: torch.Tensor | None = None, identity_guidance: float = 1.0,
+                          wrap: Callable | None = None, **sampler_kwargs) -> tuple[torch.Tensor, list]:
+        """:meth:`sample` in the normalised motion space -> (x0 (B, T, D), one ResolvedIdentity per clip).
+
+        ``wrap``: ``sample_fn -> sample_fn`` applied to the registered sampler (streaming holds emitted
+        frames with it, batching shares denoiser passes; see :mod:`dtsdk.inference.sampling`).
+        """
         B = audio.shape[0]
         device = self.motion_mean.device
-        features = self.encoder(audio.to(device), num_frames)  # (B, T, D_audio)
+        features = self.encoder(audio.to(device), num_frames)  # (B, T, D_audio), once per window
         resolved = resolve_identity(self, identity, B, features, mask)
         cond = {"audio": features, "identity": identity_embeddings(self, resolved, device), "mask": mask,
                 "distilled_steps": tuple(self.config.distilled_steps)}
@@ -124,12 +143,11 @@ class DiffusionTalker(nn.Module):
         if sampler == self.config.default_sampler:  # the checkpoint's options for its own sampler, under the caller's
             sampler_kwargs = {**self.config.sampler_options, **sampler_kwargs}
         sample_fn = get_sampler(sampler) if self.objective.uses_sampler else None
+        if wrap is not None and sample_fn is not None:
+            sample_fn = wrap(sample_fn)
         x0 = self.objective.generate(cond, sample_fn, steps or self.config.default_steps, generator,
                                      identity_guidance, **sampler_kwargs)  # (B, T, D)
-        motion = x0 * self.motion_std + self.motion_mean  # (B, T, D)
-        if not return_info:
-            return motion
-        return motion, _identity_info(resolved)
+        return x0, resolved
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def save_pretrained(self, directory, model_card: str | None = None, dtype: torch.dtype | None = None) -> None:
