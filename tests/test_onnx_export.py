@@ -109,6 +109,23 @@ def test_graph_takes_each_draw_of_the_sampler_from_its_inputs(model, sampler, st
     torch.testing.assert_close(motion, reference, atol=1e-6, rtol=0)
 
 
+def test_a_distilled_student_exports_with_its_own_sampler():
+    """The distilled sampler (its own grid, ancestral eta) goes through the same path, and keeps its refusal."""
+    torch.manual_seed(1)
+    student = DiffusionTalker(DiffusionTalkerConfig(identities=["a", "b"], distilled_steps=[1, 2], **TINY)).eval()
+    graph = UnrolledTalker(student, "distilled", 2, eta=1.0).eval()
+    assert graph.count_step_draws() == 1
+    audio, identity = _speech(1, 16000, seed=2), torch.tensor([0])
+    noise = sampling_noise(student, 1, 1, 30, torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        motion, _ = graph(audio, student.personalizer.embed(identity, 1), noise["noise"], noise["step_noise"])
+    reference = student.sample(audio, 30, identity=identity, sampler="distilled", steps=2, eta=1.0,
+                               generator=torch.Generator().manual_seed(4))
+    torch.testing.assert_close(motion, reference, atol=1e-6, rtol=0)
+    with pytest.raises(DtsdkError, match="distilled for 1, 2 step"):
+        UnrolledTalker(student, "distilled", 4).count_step_draws()
+
+
 def test_conv_logmel_equals_torch_stft():
     torch.manual_seed(0)
     logmel = LogMelEncoder()
