@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from dtsdk.train.distributed import World
 
@@ -41,3 +42,14 @@ def average_gradients(params, world: World) -> None:
         if p.grad is not None:
             dist.all_reduce(p.grad)
             p.grad /= world.size
+
+
+def optimizer_step(loss: torch.Tensor, params: list, optimizer, scheduler, world: World, grad_clip: float) -> None:
+    """Backward, gradients averaged over the ranks, clipped (``grad_clip`` > 0), one optimizer and schedule step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    average_gradients(params, world)
+    if grad_clip > 0:
+        nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+    scheduler.step()

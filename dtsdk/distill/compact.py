@@ -24,9 +24,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from dtsdk.distill.common import average_gradients, frozen_inputs
+from dtsdk.distill.common import frozen_inputs, optimizer_step
 from dtsdk.errors import DtsdkError
 from dtsdk.model.objectives.base import masked_mean
 from dtsdk.samplers.distilled import distilled_timesteps
@@ -121,13 +120,7 @@ def distill_compact(full, settings: CompactSettings, batches, recipe, world, dev
             generator.manual_seed((recipe.seed * 1_000_003 + 777_777 + step) * 4096 + world.rank)
             parts = compact_losses(compact, full, next(batches), recipe.identity_dropout, generator, device)
             parts["loss"] = sum(weights[k] * parts[k] for k in weights)
-            optimizer.zero_grad(set_to_none=True)
-            parts["loss"].backward()
-            average_gradients(params, world)
-            if recipe.grad_clip > 0:
-                nn.utils.clip_grad_norm_(params, recipe.grad_clip)
-            optimizer.step()
-            scheduler.step()
+            optimizer_step(parts["loss"], params, optimizer, scheduler, world, recipe.grad_clip)
             for key, value in parts.items():
                 window.setdefault(key, []).append(float(value.detach()))
             if step % recipe.log_every == 0 or step == settings.steps:

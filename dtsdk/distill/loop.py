@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torch import nn
 
 from dtsdk.data.sources import training_data
-from dtsdk.distill.common import average_gradients, endless_batches, frozen_inputs
+from dtsdk.distill.common import endless_batches, frozen_inputs, optimizer_step
 from dtsdk.distill.progressive import distillation_loss
 from dtsdk.distill.recipe import DistillRecipe
 from dtsdk.errors import DtsdkError
@@ -180,13 +179,7 @@ def distill_round(teacher, steps: int, loader, sampler, recipe: DistillRecipe, w
             x0, cond = frozen_inputs(teacher, next(batches), recipe.identity_dropout, generator, device)
             parts = distillation_loss(student.objective.denoise, teacher.objective.denoise, x0, cond, alphas, steps,
                                       generator)
-            optimizer.zero_grad(set_to_none=True)
-            parts["loss"].backward()
-            average_gradients(params, world)
-            if recipe.grad_clip > 0:
-                nn.utils.clip_grad_norm_(params, recipe.grad_clip)
-            optimizer.step()
-            scheduler.step()
+            optimizer_step(parts["loss"], params, optimizer, scheduler, world, recipe.grad_clip)
             for key, value in parts.items():
                 window.setdefault(key, []).append(float(value.detach()))
             if step % recipe.log_every == 0 or step == recipe.steps_per_round:
