@@ -266,8 +266,9 @@ def thread_note(rows: list[dict]) -> str:
     if not common:
         return ""
     ratios = ", ".join(f"{k} {two[k] / one[k]:.2f}x" for k in common)
-    return (f"torch with 2 threads against 1 (time ratio): {ratios}. Above 1, the second thread costs more than it "
-            "brings: its OpenMP threads wait on a core another process holds.\n")
+    why = (" Above 1, the second thread costs more than it brings: its OpenMP threads wait on a core another "
+           "process holds." if any(two[k] > one[k] for k in common) else "")
+    return f"torch with 2 threads against 1 (time ratio): {ratios}.{why}\n"
 
 
 def stream_lines(rows: list[dict]) -> str:
