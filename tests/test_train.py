@@ -130,7 +130,7 @@ def test_auto_identity_picks_the_right_speaker_after_training(corpus, tmp_path):
     from dtsdk.corpus.manifest import read_manifest
     from dtsdk.inference import Talker
 
-    train(tiny_recipe(corpus, steps=300, checkpoint_every=0, model={**TINY_MODEL, "infonce_weight": 1.0}),
+    train(tiny_recipe(corpus, steps=500, checkpoint_every=0, model={**TINY_MODEL, "infonce_weight": 1.0}),
           output=tmp_path)
     talker = Talker(tmp_path / "final", steps=2, device="cpu")
     clips = [c for c in read_manifest(corpus)["clips"] if c["split"] == "test"]  # sentences never trained on
