@@ -88,15 +88,10 @@ class UnrolledTalker(nn.Module):
 
     def run(self, audio: torch.Tensor, identity: torch.Tensor, num_frames: int):
         """The sampling path itself (random draws as torch draws them, unless under :class:`NoiseDraws`)."""
-        from dtsdk.samplers import get_sampler
-
         model = self.model
-        features = model.encoder(audio, num_frames)  # (B, T, D_audio)
-        cond = {"audio": features, "identity": identity, "mask": None,
-                "distilled_steps": tuple(model.config.distilled_steps)}
-        sample_fn = get_sampler(self.sampler) if self.sampler else None
-        x0 = model.objective.generate(cond, sample_fn, self.steps, None, self.guidance,
-                                      **self.sampler_options)  # (B, T, D)
+        cond = model.sampling_cond(model.encoder(audio, num_frames), identity)  # the path DiffusionTalker samples on
+        x0 = model.generate_normalised(cond, self.sampler, self.steps, None, self.guidance,
+                                       **self.sampler_options)  # (B, T, D)
         motion = x0 * model.motion_std + model.motion_mean  # (B, T, D), rig units
         return (motion, motion.clamp(0.0, 1.0)) if self.clip_to_unit else motion
 

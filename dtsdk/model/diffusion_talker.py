@@ -131,23 +131,34 @@ class DiffusionTalker(nn.Module):
         ``wrap``: ``sample_fn -> sample_fn`` applied to the registered sampler (streaming holds emitted
         frames with it, batching shares denoiser passes; see :mod:`dtsdk.inference.sampling`).
         """
-        B = audio.shape[0]
         device = self.motion_mean.device
         features = self.encoder(audio.to(device), num_frames)  # (B, T, D_audio), once per window
-        resolved = resolve_identity(self, identity, B, features, mask)
-        cond = {"audio": features, "identity": identity_embeddings(self, resolved, device), "mask": mask,
-                "distilled_steps": tuple(self.config.distilled_steps)}
+        resolved = resolve_identity(self, identity, audio.shape[0], features, mask)
         if all(r.is_generic for r in resolved):
             identity_guidance = 1.0  # nothing to guide toward: the generic path as it is
+        cond = self.sampling_cond(features, identity_embeddings(self, resolved, device), mask)
+        x0 = self.generate_normalised(cond, sampler, steps, generator, identity_guidance, wrap, **sampler_kwargs)
+        return x0, resolved
+
+    def sampling_cond(self, features: torch.Tensor, identity: torch.Tensor, mask: torch.Tensor | None = None) -> dict:
+        """The cond samplers and objectives see: audio features (B, T, D_audio), identity embeddings (B, E),
+        mask (B, T) and the step counts this checkpoint was distilled for."""
+        return {"audio": features, "identity": identity, "mask": mask,
+                "distilled_steps": tuple(self.config.distilled_steps)}
+
+    def generate_normalised(self, cond: dict, sampler: str | None = None, steps: int | None = None,
+                            generator: torch.Generator | None = None, identity_guidance: float = 1.0,
+                            wrap: Callable | None = None, **sampler_kwargs) -> torch.Tensor:
+        """The objective's motion (B, T, D), normalised, for ``cond`` (:meth:`sampling_cond`), through the
+        registered ``sampler`` (default: the config's, with its ``sampler_options`` under the caller's)."""
         sampler = sampler or self.config.default_sampler
-        if sampler == self.config.default_sampler:  # the checkpoint's options for its own sampler, under the caller's
+        if sampler == self.config.default_sampler:
             sampler_kwargs = {**self.config.sampler_options, **sampler_kwargs}
         sample_fn = get_sampler(sampler) if self.objective.uses_sampler else None
         if wrap is not None and sample_fn is not None:
             sample_fn = wrap(sample_fn)
-        x0 = self.objective.generate(cond, sample_fn, steps or self.config.default_steps, generator,
-                                     identity_guidance, **sampler_kwargs)  # (B, T, D)
-        return x0, resolved
+        return self.objective.generate(cond, sample_fn, steps or self.config.default_steps, generator,
+                                       identity_guidance, **sampler_kwargs)  # (B, T, D)
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def save_pretrained(self, directory, model_card: str | None = None, dtype: torch.dtype | None = None) -> None:
