@@ -11,17 +11,6 @@ def fresh_plugins(monkeypatch):
     plugins.reset()
 
 
-@pytest.fixture(autouse=True)
-def _restore_dtsdk_logger():
-    """The CLI points the 'dtsdk' logger at stderr and stops propagation; undo that between tests."""
-    import logging
-
-    logger = logging.getLogger("dtsdk")
-    saved = (logger.handlers[:], logger.propagate, logger.level)
-    yield
-    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_dtsdk_home(tmp_path_factory):
     """Tests never read or write the user's identity store ($DTSDK_HOME, default ~/.cache/dtsdk)."""
