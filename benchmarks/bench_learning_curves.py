@@ -59,6 +59,11 @@ VARIANTS = {
                      {"model": {"encoder_config": {"dim": 256, "num_conv_layers": 4}}}),
     "encoder-whisper": ("frozen Whisper tiny encoder (plugin dtsdk-whisper)",
                         {"model": {"encoder": "whisper-tiny"}}),
+    # Talker animates a sentence in one window (10 s windows): train on whole sentences too
+    "crop-clip": ("whole clips up to 10 s batched by length (crop: clip), batch 8: more frames per step",
+                  {"crop": "clip", "window_s": 10.0}),
+    "crop-clip-b4": ("whole clips up to 10 s batched by length (crop: clip), batch 4",
+                     {"crop": "clip", "window_s": 10.0, "batch_size": 4}),
 }
 
 

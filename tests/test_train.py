@@ -74,6 +74,17 @@ def test_checkpoint_layout_and_exact_resume(corpus, tmp_path):
         == list(range(1, 21))
 
 
+def test_whole_clip_crops_train_and_resume_exactly(corpus, tmp_path):
+    recipe = tiny_recipe(corpus, crop="clip", window_s=3.0)
+    full = train(recipe, output=tmp_path / "full")
+    assert full["test_loss"] == full["test_loss"]  # finite, not NaN
+    resumed = train(recipe, output=tmp_path / "resumed", resume=tmp_path / "full" / "checkpoint-10")
+    assert losses(tmp_path / "resumed") == losses(tmp_path / "full")[10:]
+    assert resumed["weights_sha256_per_rank"] == full["weights_sha256_per_rank"]
+    train(tiny_recipe(corpus, window_s=3.0), output=tmp_path / "window")
+    assert losses(tmp_path / "full") != losses(tmp_path / "window")  # the crops do change the batches
+
+
 def test_ddp_two_gloo_processes(corpus, tmp_path):
     recipe = tmp_path / "ddp.yaml"
     import yaml
@@ -108,6 +119,9 @@ def test_bad_recipes(tmp_path):
         TrainRecipe.from_yaml(bad)
     bad.write_text("train:\n  steps: 10\n  warmup_steps: 10\n")
     with pytest.raises(DtsdkError, match="bad.yaml: warmup_steps"):
+        TrainRecipe.from_yaml(bad)
+    bad.write_text("train:\n  crop: sentence\n")
+    with pytest.raises(DtsdkError, match="bad.yaml: crop must be 'window' or 'clip'"):
         TrainRecipe.from_yaml(bad)
     bad.write_text("train: [1, 2\n")
     with pytest.raises(DtsdkError, match="not valid YAML"):

@@ -133,23 +133,78 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
         """The whole motion of clip ``index`` at the dataset fps, ``(T, D)`` (e.g. for normalisation stats)."""
         return self._arrays(index)[1]
 
-    def __getitem__(self, index: int) -> dict:
+    def clip_frames(self, index: int) -> int:
+        """Motion frames of clip ``index`` (from its recorded duration when known, without loading it)."""
+        duration = self.clips[index].duration_s
+        if duration is None:
+            return self._arrays(index)[1].shape[0]
+        return int(round(duration * self.fps))
+
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """``key``: a clip index (a window of ``window_frames``), or ``(index, frames)`` for a window of
+        ``frames`` (what :class:`LengthBatchSampler` asks for)."""
+        index, window_frames = key if isinstance(key, tuple) else (key, self.window_frames)
+        window_samples = int(round(window_frames * self.sample_rate / self.fps))
         audio, motion = self._arrays(index)
         n_frames = motion.shape[0]
-        span = max(0, n_frames - self.window_frames)
+        span = max(0, n_frames - window_frames)
         if self.random_crop and span > 0:
             start = int(np.random.default_rng([self.seed, self.epoch, index]).integers(0, span + 1))
         else:
             start = 0
-        frames = motion[start:start + self.window_frames]  # (<=T, D)
+        frames = motion[start:start + window_frames]  # (<=T, D)
         a0 = int(round(start * self.sample_rate / self.fps))
-        samples = audio[a0:a0 + self.window_samples]  # (<=S,)
-        motion_win = np.zeros((self.window_frames, motion.shape[1]), np.float32)
+        samples = audio[a0:a0 + window_samples]  # (<=S,)
+        motion_win = np.zeros((window_frames, motion.shape[1]), np.float32)
         motion_win[:len(frames)] = frames
-        audio_win = np.zeros(self.window_samples, np.float32)
+        audio_win = np.zeros(window_samples, np.float32)
         audio_win[:len(samples)] = samples
-        mask = np.zeros(self.window_frames, bool)
+        mask = np.zeros(window_frames, bool)
         mask[:len(frames)] = True
         return {"audio": torch.from_numpy(audio_win), "motion": torch.from_numpy(motion_win),
                 "mask": torch.from_numpy(mask), "speaker": self.speakers.index(self.clips[index].speaker),
                 "voice_is_identity": self.clips[index].voice_is_identity, "clip": self.clips[index].name}
+
+
+class LengthBatchSampler(torch.utils.data.Sampler):
+    """Batches of clips of similar length, each cropped to its shortest clip (at most ``max_frames``).
+
+    Training on whole sentences, as ``Talker`` animates them, with no padding: padded audio would enter
+    the audio encoder's per-window normalisation. Each epoch (``set_epoch``) shuffles the clips, sorts
+    them by length within pools of ``pool`` batches (so batches differ between epochs), and shuffles the
+    batch order. Under DDP every rank sees the same batch list and takes every ``num_replicas``-th batch.
+    Yields lists of ``(index, frames)`` keys for :meth:`TalkingFaceDataset.__getitem__`.
+    """
+
+    def __init__(self, data: TalkingFaceDataset, batch_size: int, max_frames: int, seed: int = 0,
+                 num_replicas: int = 1, rank: int = 0, pool: int = 50, drop_last: bool = True):
+        self.frames = [data.clip_frames(i) for i in range(len(data))]
+        self.batch_size, self.max_frames, self.seed = int(batch_size), int(max_frames), int(seed)
+        self.num_replicas, self.rank, self.pool = int(num_replicas), int(rank), int(pool)
+        self.drop_last = bool(drop_last)  # False: keep each pool's last, smaller batch (for evaluation)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def _all_batches(self) -> list[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.frames))
+        pool = self.pool * self.batch_size
+        batches = []
+        for p in range(0, len(order), pool):
+            chunk = sorted(order[p:p + pool], key=lambda i: self.frames[i])
+            batches += [chunk[b:b + self.batch_size] for b in range(0, len(chunk), self.batch_size)]
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == self.batch_size]
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    def __iter__(self):
+        batches = self._all_batches()
+        usable = len(batches) - len(batches) % self.num_replicas  # every rank the same number of steps
+        for batch in batches[self.rank:usable:self.num_replicas]:
+            frames = max(1, min(self.max_frames, *(self.frames[i] for i in batch)))
+            yield [(int(i), frames) for i in batch]
+
+    def __len__(self) -> int:
+        return len(self._all_batches()) // self.num_replicas

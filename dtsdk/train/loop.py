@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dtsdk.data.dataset import TalkingFaceDataset
+from dtsdk.data.dataset import LengthBatchSampler, TalkingFaceDataset
 from dtsdk.data.sources import training_data
 from dtsdk.errors import DtsdkError
 from dtsdk.model.diffusion_talker import DiffusionTalker
@@ -105,7 +105,12 @@ def heldout_loss(model, corpus, recipe: TrainRecipe, device, split: str = "test"
     model.eval()
     generator = torch.Generator(device=device).manual_seed(recipe.seed)
     total, count = 0.0, 0
-    for batch in torch.utils.data.DataLoader(data, batch_size=recipe.batch_size):
+    if recipe.crop == "clip":
+        loader = torch.utils.data.DataLoader(data, batch_sampler=LengthBatchSampler(
+            data, recipe.batch_size, data.window_frames, seed=recipe.seed, drop_last=False))
+    else:
+        loader = torch.utils.data.DataLoader(data, batch_size=recipe.batch_size)
+    for batch in loader:
         batch = _to(batch, device)
         n = batch["motion"].shape[0]
         total += float(model.training_loss(batch, generator)["loss"]) * n
@@ -197,11 +202,17 @@ def _rank_device(device: torch.device, world: World) -> torch.device:
 
 def _loader(data, recipe: TrainRecipe, world: World, device: torch.device):
     """The per-epoch clip order (shared by every rank, a different share each) and the batches."""
-    sampler = torch.utils.data.DistributedSampler(data, num_replicas=world.size, rank=world.rank,
-                                                  shuffle=True, seed=recipe.seed, drop_last=True)
-    loader = torch.utils.data.DataLoader(data, batch_size=recipe.batch_size, sampler=sampler, drop_last=True,
-                                         num_workers=recipe.num_workers, pin_memory=device.type == "cuda",
-                                         persistent_workers=recipe.num_workers > 0)
+    workers = {"num_workers": recipe.num_workers, "pin_memory": device.type == "cuda",
+               "persistent_workers": recipe.num_workers > 0}
+    if recipe.crop == "clip":
+        sampler = LengthBatchSampler(data, recipe.batch_size, data.window_frames, seed=recipe.seed,
+                                     num_replicas=world.size, rank=world.rank)
+        loader = torch.utils.data.DataLoader(data, batch_sampler=sampler, **workers)
+    else:
+        sampler = torch.utils.data.DistributedSampler(data, num_replicas=world.size, rank=world.rank,
+                                                      shuffle=True, seed=recipe.seed, drop_last=True)
+        loader = torch.utils.data.DataLoader(data, batch_size=recipe.batch_size, sampler=sampler, drop_last=True,
+                                             **workers)
     if len(loader) == 0:
         raise DtsdkError(f"{recipe.corpus}: {len(data)} training clips over {world.size} process(es) do not fill "
                          f"one batch of {recipe.batch_size}; lower batch_size")

@@ -23,7 +23,10 @@ class TrainRecipe:
     reader: str = ""  # capture reader for a capture folder ("" = detect); unused for a dtsdk corpus
     output: str = "runs/teacher"
     model: dict = field(default_factory=dict)  # DiffusionTalkerConfig overrides, nested (denoiser: {d_model: 64})
-    window_s: float = 2.0  # training crop length in seconds
+    window_s: float = 2.0  # training crop length in seconds (with crop: clip, the longest crop)
+    # window: a random window_s crop of each clip (shorter clips padded); clip: whole clips up to window_s,
+    # batched by length and cropped to the batch's shortest clip, as Talker animates a sentence
+    crop: str = "window"
     batch_size: int = 8  # per process; the global batch is batch_size * world size
     lr: float = 3e-4
     weight_decay: float = 0.01
@@ -61,6 +64,7 @@ class TrainRecipe:
         checks = [
             (isinstance(self.model, dict), "model must be a mapping of DiffusionTalkerConfig fields"),
             (self.window_s > 0, "window_s must be positive"),
+            (self.crop in ("window", "clip"), f"crop must be 'window' or 'clip', not {self.crop!r}"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.lr > 0, "lr must be positive"),
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
