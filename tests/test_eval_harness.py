@@ -258,3 +258,22 @@ def test_pause_test_scores_the_face_at_rest(corpus):
     floor, static = results["systems"]["resampled"], results["systems"]["static_mean_face"]
     assert floor["silence_jaw_error"] < 0.05 and floor["silence_brow_error"] < 0.05
     assert static["silence_jaw_error"] > 0.05 and static["silence_blinks_per_min"] == 0
+
+
+def test_windows_are_recorded_and_change_the_animation(checkpoint, corpus, results):
+    from dtsdk.eval.harness import evaluate_model
+
+    short = evaluate_model(checkpoint, corpus, split="test", num_samples=2, steps=2, limit=3, seed=0, device="cpu",
+                           windows=(0.5, 0.1))
+    assert results["windows_s"] == [10.0, 1.0] and short["windows_s"] == [0.5, 0.1]
+    lve = [r["systems"]["identity"]["lve_max_l2_mm"] for r in (results, short)]
+    assert lve[0] != pytest.approx(lve[1], rel=1e-6)
+
+
+@pytest.mark.parametrize("windows", ["2", "2,x", "1,1", "1,-0.5"])
+def test_cli_bad_windows_exit_2(checkpoint, corpus, capsys, windows):
+    with pytest.raises(SystemExit) as exited:  # argparse rejects the value before any work
+        main(["eval", str(checkpoint), "--corpus", str(corpus), "--windows", windows])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--windows" in err and f"'{windows}'" in err

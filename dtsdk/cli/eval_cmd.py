@@ -3,6 +3,7 @@
 the systems that need none are scored (``resampled``, ``static_mean_face``)."""
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 
@@ -26,8 +27,20 @@ def add(subparsers) -> None:
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--systems", help="comma-separated subset of identity,auto,generic,resampled,static_mean_face "
                                      "(default: all the model supports)")
+    p.add_argument("--windows", type=_windows, metavar="WINDOW,OVERLAP",
+                   help="animate in windows of WINDOW s crossfaded over OVERLAP s (default: Talker's, 10,1)")
     p.add_argument("-o", "--output", help="write the results JSON here (atomically)")
     p.set_defaults(func=run)
+
+
+def _windows(text: str) -> tuple[float, float]:
+    try:
+        window_s, overlap_s = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WINDOW,OVERLAP in seconds (for example 2,0.5), got '{text}'")
+    if not 0 <= overlap_s < window_s:
+        raise argparse.ArgumentTypeError(f"the overlap must be at least 0 and shorter than the window, got '{text}'")
+    return window_s, overlap_s
 
 
 def run(args):
@@ -37,7 +50,7 @@ def run(args):
     results = evaluate_model(args.model, args.corpus, split=args.split, num_samples=args.samples, steps=args.steps,
                              limit=args.limit, seed=args.seed, device=args.device,
                              systems=args.systems.split(",") if args.systems else None, sampler=args.sampler,
-                             every=args.every, guidance=args.guidance)
+                             every=args.every, guidance=args.guidance, windows=args.windows)
     if args.output:
         with atomic_open(args.output, "w", encoding="utf-8") as f:
             json.dump(results, f, indent=2)

@@ -178,7 +178,8 @@ def default_systems(model) -> tuple[str, ...]:
 
 def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, steps: int | None = None,
                    limit: int | None = None, seed: int = 0, device=None, systems=None,
-                   sampler: str | None = None, every: int = 1, guidance: float = 1.0) -> dict:
+                   sampler: str | None = None, every: int = 1, guidance: float = 1.0,
+                   windows: tuple[float, float] | None = None) -> dict:
     """Score ``model`` (checkpoint dir, Hub id or DiffusionTalker) on ``split`` of ``corpus``.
 
     Each clip is animated as one batch of ``num_samples`` samples from ``seed`` (sample 0 is scored,
@@ -187,7 +188,8 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     that keeps all speakers), ``limit`` then caps the count. ``systems``: a subset of
     :data:`SYSTEMS` (default: all the model supports); ``model=None`` scores only
     :data:`MODEL_FREE_SYSTEMS`. ``sampler``/``steps``: default to the model's; ``guidance``:
-    identity guidance weight (1 = none). Returns a JSON-able dict; every metric key carries its
+    identity guidance weight (1 = none); ``windows``: ``(window_s, overlap_s)`` of ``Talker``
+    (default its own). Returns a JSON-able dict; every metric key carries its
     unit (``_mm``, ``_mm2``); unitless numbers are counts, accuracies in [0, 1] or ARKit weight units.
     """
     from dtsdk.corpus.manifest import clip_style_speaker, clip_voice_speaker, read_manifest
@@ -204,7 +206,7 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         raise DtsdkError(f"{corpus}: no such corpus folder")
     manifest = read_manifest(root)
     clips = _clips(manifest, split, limit, every)
-    talker = _talker(model, sampler, steps, device, guidance)
+    talker = _talker(model, sampler, steps, device, guidance, windows)
     supported = default_systems(talker.model if talker else None)
     systems = tuple(systems or supported)
     unknown = [name for name in systems if name not in supported]
@@ -266,12 +268,21 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         "voice_speakers": sorted({clip_voice_speaker(c) for c in clips}),
         "model_identities": talker.identities if talker else [],
         "every": every, "num_samples": num_samples, "steps": talker.steps if talker else None,
-        "sampler": talker.sampler if talker else None, "guidance": guidance, "seed": seed,
+        "sampler": talker.sampler if talker else None, "guidance": guidance,
+        "windows_s": _talker_windows_s(talker),
+        "seed": seed,
         "systems": results, "seconds": round(time.perf_counter() - started, 3),
     }
 
 
-def _talker(model, sampler, steps, device, guidance):
+def _talker_windows_s(talker) -> list[float] | None:
+    """(window, overlap) in seconds that ``talker`` animates with, for the results' record."""
+    if talker is None:
+        return None
+    return [talker.window_frames / talker.config.fps, talker.overlap_frames / talker.config.fps]
+
+
+def _talker(model, sampler, steps, device, guidance, windows=None):
     """The :class:`~dtsdk.inference.Talker` that scores ``model`` (``None`` for no model), checked
     to be an ARKit-52 model."""
     if model is None:
@@ -279,7 +290,9 @@ def _talker(model, sampler, steps, device, guidance):
     from dtsdk.inference import Talker
 
     # Scores must not depend on what the user enrolled: `auto` picks among the model's own identities.
-    talker = Talker(model, sampler=sampler, steps=steps, device=device, guidance=guidance, match_enrolled=False)
+    window_kwargs = dict(zip(("window_s", "overlap_s"), windows)) if windows else {}
+    talker = Talker(model, sampler=sampler, steps=steps, device=device, guidance=guidance, match_enrolled=False,
+                    **window_kwargs)
     if not talker.config.is_arkit:
         raise DtsdkError(f"{talker.model_name}: dtsdk eval scores ARKit-52 models against a dtsdk corpus (decoded "
                          f"onto {RIG}); this model's motion space is '{talker.config.rig}' "
