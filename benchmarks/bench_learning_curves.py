@@ -8,7 +8,8 @@ Each variant changes one thing against ``base`` (the teacher's backbone at the d
 and trains the **regression** objective for the same number of optimizer steps: the deterministic
 model is the teacher's mean network alone, the part that decides the lips, and it trains and scores
 in a fraction of the teacher's time. All variants with the same frames per step (the 4 s window
-halves the batch), seed 0, one thread each, ``--jobs`` at a time. Scored with ``dtsdk eval``'s
+halves the batch) but ``crop-clip`` (whole clips: 1.41x the frames at batch 8, 0.71x at
+batch 4), seed 0, one thread each, ``--jobs`` at a time. Scored with ``dtsdk eval``'s
 ``identity`` system on every ``--every``-th test clip of ``--eval-corpus`` (the default corpus; the
 large corpus has the same test sentences and audio, another draw of their motion).
 
@@ -178,7 +179,8 @@ def report(results: dict, args) -> None:
 {time.strftime('%Y-%m-%d')}. Each `VARIANT-STEPS` row changes one thing against `base` (the teacher's
 backbone on the default corpus) and trains the regression objective (the teacher's mean network alone,
 the part that decides the lips) for STEPS optimizer steps of 8 x 2 s windows (the same frames per step
-in every row), seed 0, one thread per run beside other work. A `checkpoint` row is a checkpoint of a
+in every row but the `crop-clip` ones, whose whole clips give 1.41x the frames at batch 8 and 0.71x at
+batch 4), seed 0, one thread per run beside other work. A `checkpoint` row is a checkpoint of a
 longer run (its learning rate had not decayed yet). Scored with the `identity` system on every
 {args.every}th test clip of the default corpus ({any_row['num_clips']} clips of the 24 training speakers).
 "x base": LVE over `base` at the same steps. Losses: the last logged training loss and the loss on the

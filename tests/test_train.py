@@ -219,3 +219,25 @@ def test_denoiser_error_by_step_tool(corpus, tmp_path):
     assert [int(r[0]) for r in rows][0] == 0 and int(rows[-1][0]) == 499 and len(rows) == 11
     step0_model, step0_input = float(rows[0][2]), float(rows[0][3])
     assert step0_model < 10 * step0_input + 1e-3  # v: a near-clean input passes through, however untrained
+
+
+def test_include_heldout_trains_the_heldout_speakers_as_identities(corpus, tmp_path):
+    """The enrollment upper bound: held-out speakers' enroll clips join training as identities of their own."""
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.data.sources import training_data
+    from dtsdk.inference import Talker
+
+    manifest = read_manifest(corpus)
+    heldout = sorted(s["speaker"] for s in manifest["speakers"] if s["role"] == "heldout")
+    plain, upper = training_data(corpus), training_data(corpus, include_heldout=True)
+    assert heldout and not set(heldout) & set(plain.speakers)
+    assert upper.speakers == sorted(plain.speakers + heldout)
+    splits = {c["clip"]: c["split"] for c in manifest["clips"]}
+    assert {splits[c.name] for c in plain.dataset.clips} == {"train"}
+    assert {splits[c.name] for c in upper.dataset.clips} == {"train", "enroll"}
+    assert {c.speaker for c in upper.dataset.clips if splits[c.name] == "enroll"} == set(heldout)
+    train(tiny_recipe(corpus, steps=3, checkpoint_every=0, include_heldout=True), output=tmp_path)
+    assert Talker(tmp_path / "final", steps=2, device="cpu").identities == upper.speakers
+    with pytest.raises(DtsdkError, match="include_heldout needs a dtsdk corpus"):
+        (tmp_path / "caps").mkdir()
+        training_data(tmp_path / "caps", include_heldout=True)

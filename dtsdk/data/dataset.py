@@ -74,18 +74,21 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
 
     # ---- construction ----------------------------------------------------------------------------
     @classmethod
-    def from_corpus(cls, root: str | os.PathLike, split: str = "train", **kwargs) -> "TalkingFaceDataset":
-        """Clips of one split of a corpus built by ``dtsdk corpus build``."""
+    def from_corpus(cls, root: str | os.PathLike, split: str | Sequence[str] = "train",
+                    **kwargs) -> "TalkingFaceDataset":
+        """Clips of one split (or several, in manifest order) of a corpus built by ``dtsdk corpus build``."""
         from dtsdk.corpus.manifest import clip_voice_speaker, read_manifest
         from dtsdk.corpus.splits import SPLITS
 
-        if split not in SPLITS:
-            raise DtsdkError(f"unknown split '{split}'; choose one of {', '.join(SPLITS)}")
+        splits = (split,) if isinstance(split, str) else tuple(split)
+        for name in splits:
+            if name not in SPLITS:
+                raise DtsdkError(f"unknown split '{name}'; choose one of {', '.join(SPLITS)}")
         root = Path(root)
         manifest = read_manifest(root)
         clips = [Clip(c["clip"], c["speaker"], _corpus_loader(root, c["wav"], c["motion"]), c["duration_s"],
                       clip_voice_speaker(c))
-                 for c in manifest["clips"] if c["split"] == split]
+                 for c in manifest["clips"] if c["split"] in splits]
         kwargs.setdefault("fps", manifest["fps"])
         return cls(clips, **kwargs)
 

@@ -33,22 +33,32 @@ def is_corpus(folder: str | os.PathLike) -> bool:
     return (Path(folder) / MANIFEST_NAME).is_file()
 
 
-def corpus_training_speakers(manifest: dict) -> list[str]:
-    """The corpus speakers whose role is ``train``, sorted (the model's identity order)."""
-    return sorted(s["speaker"] for s in manifest["speakers"] if s["role"] == "train")
+def corpus_training_speakers(manifest: dict, include_heldout: bool = False) -> list[str]:
+    """The corpus speakers whose role is ``train`` (and ``heldout`` too with ``include_heldout``),
+    sorted: the model's identity order."""
+    roles = ("train", "heldout") if include_heldout else ("train",)
+    return sorted(s["speaker"] for s in manifest["speakers"] if s["role"] in roles)
 
 
-def training_data(folder: str | os.PathLike, reader: str = "", window_s: float = 2.0, seed: int = 0) -> TrainingData:
-    """The training data in ``folder``: a dtsdk corpus's train split, or every clip of a capture folder."""
+def training_data(folder: str | os.PathLike, reader: str = "", window_s: float = 2.0, seed: int = 0,
+                  include_heldout: bool = False) -> TrainingData:
+    """The training data in ``folder``: a dtsdk corpus's train split, or every clip of a capture folder.
+
+    ``include_heldout`` (a corpus only) adds the held-out speakers' ``enroll`` clips as identities of
+    their own: a model that has seen those speakers, the upper bound that enrollment is measured against.
+    """
     if is_corpus(folder) or not Path(folder).exists():  # a missing folder fails in read_manifest, naming it
-        return _corpus_data(folder, window_s, seed)
+        return _corpus_data(folder, window_s, seed, include_heldout)
+    if include_heldout:
+        raise DtsdkError(f"{folder}: include_heldout needs a dtsdk corpus (its held-out speakers' enroll split)")
     return _capture_data(folder, reader, window_s, seed)
 
 
-def _corpus_data(folder, window_s: float, seed: int) -> TrainingData:
+def _corpus_data(folder, window_s: float, seed: int, include_heldout: bool = False) -> TrainingData:
     manifest = read_manifest(folder)
-    speakers = corpus_training_speakers(manifest)
-    dataset = TalkingFaceDataset.from_corpus(folder, "train", window_s=window_s, seed=seed, speakers=speakers)
+    speakers = corpus_training_speakers(manifest, include_heldout)
+    splits = ("train", "enroll") if include_heldout else ("train",)
+    dataset = TalkingFaceDataset.from_corpus(folder, splits, window_s=window_s, seed=seed, speakers=speakers)
     return TrainingData(dataset, speakers, manifest["fps"])
 
 

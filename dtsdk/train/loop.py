@@ -174,7 +174,8 @@ def set_up(recipe: TrainRecipe, out: Path, resume: str | None, world: World, dev
     np.random.seed(recipe.seed)
     torch.manual_seed(recipe.seed)  # identical initial weights on every rank (DDP also broadcasts them)
 
-    found = training_data(recipe.corpus, reader=recipe.reader, window_s=recipe.window_s, seed=recipe.seed)
+    found = training_data(recipe.corpus, reader=recipe.reader, window_s=recipe.window_s, seed=recipe.seed,
+                          include_heldout=recipe.include_heldout)
     model = DiffusionTalker(recipe.model_config(found.speakers, found.fps, **found.motion_space))
     model.set_motion_stats(*motion_stats(found.dataset))
     model.to(device).train()
