@@ -58,6 +58,18 @@ def register_exporters(register):
 
 
 @hookspec
+def register_renderers(register):
+    """Register renderers: ways to draw an animation into a video or an image (MP4 with the audio, GIF, PNG).
+
+    ``obj`` is a :class:`dtsdk.renderer.Renderer`: a name, the output extensions it writes, whether
+    it draws a given picture (``needs_image``, what ``dtsdk animate --portrait`` passes), ``check``
+    (cheap checks before any animation exists) and ``render(animation, output, audio=None,
+    image=None, size=None, fps=None, **options) -> dict``. Called when the renderer registry is
+    first built; dtsdk's own mesh preview is the built-in ``mesh``.
+    """
+
+
+@hookspec
 def register_capture_readers(register):
     """Register readers of motion-capture datasets used for training and enrollment.
 

@@ -1,6 +1,6 @@
 """``dtsdk plugins --check``: build every registered rig and check what each plugin registered.
 
-It lives above the rigs, exporters and capture readers (whose types it checks), not in
+It lives above the rigs, exporters, capture readers and renderers (whose types it checks), not in
 :mod:`dtsdk.plugins`, which they all import for their registries.
 """
 from __future__ import annotations
@@ -8,9 +8,10 @@ from __future__ import annotations
 from dtsdk.capture.base import CaptureReader
 from dtsdk.io.base import Exporter
 from dtsdk.plugins import KINDS, PluginInfo, plugin_infos, record_build_error, registry
+from dtsdk.renderer.base import Renderer
 from dtsdk.rigs import get_rig
 
-EXPECTED_TYPES = {"exporter": Exporter, "capture_reader": CaptureReader}
+EXPECTED_TYPES = {"exporter": Exporter, "capture_reader": CaptureReader, "renderer": Renderer}
 
 
 def check_builds() -> list[PluginInfo]:

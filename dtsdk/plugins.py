@@ -35,6 +35,7 @@ BUILTIN_PLUGINS = (
     "dtsdk.encoders.builtin",
     "dtsdk.samplers.builtin",
     "dtsdk.capture.builtin",
+    "dtsdk.renderer.builtin",
     "dtsdk.cli.builtin",
 )
 
@@ -45,6 +46,7 @@ KINDS = {
     "sampler": "register_samplers",
     "exporter": "register_exporters",
     "capture_reader": "register_capture_readers",
+    "renderer": "register_renderers",
 }
 
 
@@ -260,7 +262,8 @@ def _collect() -> dict[str, dict[str, Entry]]:
 
 
 def registry(kind: str) -> dict[str, Entry]:
-    """All entries of one kind (``rig``, ``audio_encoder``, ``sampler``, ``exporter``, ``capture_reader``)."""
+    """All entries of one kind (``rig``, ``audio_encoder``, ``sampler``, ``exporter``, ``capture_reader``,
+    ``renderer``)."""
     if kind not in KINDS:
         raise PluginError(f"unknown plugin kind '{kind}'; known: {', '.join(KINDS)}")
     with _state.lock:

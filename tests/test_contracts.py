@@ -1,7 +1,7 @@
 """Every built-in runs the contract a third-party plugin runs (dtsdk.testing), from this one module.
 
-The test classes are made from the registries, so a new built-in rig, encoder, sampler, exporter or
-capture reader is covered as soon as it is registered; one that needs set-up (a checkpoint, a capture
+The test classes are made from the registries, so a new built-in rig, encoder, sampler, exporter,
+capture reader or renderer is covered as soon as it is registered; one that needs set-up (a checkpoint, a capture
 on disk) fails here until it is given some below. Then: the rig contract on a ``Rig.from_gltf``
 avatar and on a vertex rig, and the rig contract failing, with a useful message, on each of the
 wrong rigs in ``wrong_rigs.py``.
@@ -15,8 +15,8 @@ import pytest
 
 from dtsdk.plugins import BUILTIN_PLUGINS, registry
 from dtsdk.rigs import Rig, get_rig
-from dtsdk.testing import (AudioEncoderContract, CaptureReaderContract, ExporterContract, RigContract,
-                           SamplerContract)
+from dtsdk.testing import (AudioEncoderContract, CaptureReaderContract, ExporterContract, RendererContract,
+                           RigContract, SamplerContract)
 from wrong_rigs import WRONG_RIGS
 
 
@@ -101,11 +101,14 @@ for _name in builtin_names("capture_reader"):
     _maker = CAPTURE_MAKERS.get(_name)
     _make = (lambda self, tmp_path, _m=_maker: _m(tmp_path)) if _maker else _no_capture_maker(_name)
     _contract_class("CaptureReader", _name, CaptureReaderContract, reader_name=_name, make_capture=_make)
+for _name in builtin_names("renderer"):
+    _contract_class("Renderer", _name, RendererContract, renderer_name=_name)
 
 
 def test_every_builtin_kind_has_contract_classes():
     collected = {n.split("_", 1)[0] for n in globals() if n.startswith("Test")}
-    assert {"TestRig", "TestAudioEncoder", "TestSampler", "TestExporter", "TestCaptureReader"} <= collected, (
+    assert {"TestRig", "TestAudioEncoder", "TestSampler", "TestExporter", "TestCaptureReader",
+            "TestRenderer"} <= collected, (
         f"no contract classes for some kind of built-in: {sorted(collected)}")
     assert "TestCaptureReader_biwi" in globals(), "the biwi reader must run the capture-reader contract"
 
@@ -207,7 +210,7 @@ def test_wrong_rigs_still_build_and_decode(wrong_rigs, wrong):
     assert np.isfinite(verts).all(), f"the {wrong} rig does not decode to finite vertices"
 
 
-# ---- the exporter walked through in docs/plugins.md passes the contract -----------------------------
+# ---- the exporter and the renderer walked through in docs/plugins.md pass their contracts ------------
 def _documented_plugin(header: str):
     """The code block of docs/plugins.md that starts with ``header``, run as a module."""
     import types
@@ -230,6 +233,17 @@ class TestDocumentedExporter(ExporterContract):
         from dtsdk.testing import temporary_plugin
 
         with temporary_plugin(_documented_plugin("# my_tsv/__init__.py\n"), name="my_tsv"):
+            yield
+
+
+class TestDocumentedRenderer(RendererContract):
+    renderer_name = "jaw-meter"
+
+    @pytest.fixture(autouse=True)
+    def _registered(self, fresh_plugins):
+        from dtsdk.testing import temporary_plugin
+
+        with temporary_plugin(_documented_plugin("# jaw_meter/__init__.py\n"), name="jaw_meter"):
             yield
 
 

@@ -1,10 +1,15 @@
-"""``dtsdk animate``: speech in, animation files (and MP4/GIF previews with the audio) out.
+"""``dtsdk animate``: speech in, animation files (and rendered MP4/GIF/PNG with the audio) out.
 
 The speech is a file, or ``--say TEXT`` spoken by an installed TTS engine (espeak-ng or flite);
 the spoken audio is then saved beside the first output as ``<stem>.wav``, so the animation files
 have the exact audio they were made from. Several files (``dtsdk animate a.wav b.wav -o DIR/``) go
 through ``Talker.animate_batch`` into a folder, one ``<input stem>.<format>`` each; ``--stream`` reads
 one file in chunks through ``Talker.stream`` and prints the latency and compute it measured.
+
+Outputs with an extension the chosen renderer writes (``register_renderers``; the built-in ``mesh``
+by default) are drawn by it, every other one goes to an animation exporter. ``--portrait FACE.png``
+picks the renderer named ``portrait`` (a plugin's: the GC-GAN plugin provides one) and hands it the
+picture; ``--renderer NAME`` picks another.
 """
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ import time
 from pathlib import Path
 
 log = logging.getLogger("dtsdk.animate")
-PREVIEW_SUFFIXES = (".mp4", ".gif")  # rendered; every other extension goes to an animation exporter
 DEFAULT_VOICE = "espeak-ng:en-us+f2"
+DEFAULT_RENDERER = "mesh"
+PORTRAIT_RENDERER = "portrait"  # what --portrait draws with, unless --renderer names another
+PORTRAIT_PLUGIN = "the GC-GAN portrait plugin: pip install ./plugins/dtsdk-gcgan"  # who provides it
 
 
 def add(subparsers) -> None:
@@ -28,8 +35,9 @@ def add(subparsers) -> None:
                    help=f"TTS voice for --say as ENGINE:NAME "
                         f"(default {DEFAULT_VOICE}; e.g. flite:slt, espeak-ng:en-gb+m3)")
     p.add_argument("-o", "--output", action="append", required=True,
-                   help="an animation file (out.glb, out.csv, out.npz, ...; any exporter's extension) or a preview "
-                        "(out.mp4, out.gif); repeat for several outputs; with several inputs: one folder (-o DIR/)")
+                   help="an animation file (out.glb, out.csv, out.npz, ...; any exporter's extension) or a rendering "
+                        "(out.mp4 with the audio, out.gif, still.png); repeat for several outputs; with several "
+                        "inputs: one folder (-o DIR/)")
     p.add_argument("--format", default="npz",
                    help="with several inputs: the extension(s) written per input into the -o folder, comma-separated "
                         "(default npz; e.g. csv,glb)")
@@ -46,7 +54,8 @@ def add(subparsers) -> None:
     p.add_argument("--identity", help="a talking identity of the model: a name or an index, an enrolled identity "
                                       "(dtsdk enroll; its name or folder), a mix such as t05:0.7,me:0.3, or 'auto' "
                                       "to match the voice (default: generic motion)")
-    p.add_argument("--rig", help="retarget the animation files to this rig (previews render on it if it has a mesh)")
+    p.add_argument("--rig", help="retarget the animation files to this rig (the mesh renderer draws on it if it "
+                                 "has a mesh)")
     sampler, steps = _packaged_sampling()
     p.add_argument("--sampler", help=f"sampler name (default: the model's own; the packaged model's: {sampler})")
     p.add_argument("--steps", type=int,
@@ -55,7 +64,14 @@ def add(subparsers) -> None:
     p.add_argument("--guidance", type=float, default=1.0,
                    help="classifier-free guidance toward the identity (default 1 = none; >1 exaggerates the style)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--size", type=int, default=512, help="preview frame size in pixels (default 512)")
+    p.add_argument("--portrait", metavar="IMAGE",
+                   help="draw the rendered outputs as a talking portrait of this face picture (PNG/JPEG), with "
+                        f"the '{PORTRAIT_RENDERER}' renderer of a plugin ({PORTRAIT_PLUGIN})")
+    p.add_argument("--renderer", metavar="NAME",
+                   help=f"the renderer that draws .mp4/.gif/.png outputs (default: {DEFAULT_RENDERER}; with "
+                        f"--portrait: {PORTRAIT_RENDERER}); `dtsdk plugins` lists the installed ones")
+    p.add_argument("--size", type=int,
+                   help=f"rendered frame size in pixels (default: the renderer's own; {DEFAULT_RENDERER}: 512)")
     p.set_defaults(func=run)
 
 
@@ -73,8 +89,10 @@ def run(args):
     if len(args.audio) > 1:
         return run_many(args)
     args.audio = args.audio[0] if args.audio else None
+    renderer = pick_renderer(args)
     for out in args.output:
-        check_output(out)
+        check_output(out, renderer, args.portrait, args.size)
+    _check_portrait_has_an_output(args, renderer, args.output)
     rig = get_rig(args.rig) if args.rig else None  # looked up once, passed to every output
     if args.stream and args.audio is None:
         raise DtsdkError("--stream reads a speech file in chunks; give one file instead of --say")
@@ -83,7 +101,7 @@ def run(args):
 
     started = time.perf_counter()
     talker = _talker(args)
-    previews = [out for out in args.output if Path(out).suffix.lower() in PREVIEW_SUFFIXES]
+    previews = [out for out in args.output if _is_rendered(out, renderer)]
     if previews and not _renderable(talker.config):
         raise DtsdkError(f"{previews[0]}: this model's motion space '{talker.config.rig}' "
                          f"({talker.config.motion_dim} values a frame) is neither ARKit-52 nor a registered mesh rig, "
@@ -96,7 +114,7 @@ def run(args):
     identity = describe_identity(anim.meta["identity"], anim.meta["identity_source"], anim.meta["identity_confidence"])
     log.info("animated %s: %d frames at %g fps in %.1f s (identity: %s)", args.audio, anim.num_frames, anim.fps,
              time.perf_counter() - started, identity)
-    outputs = [_write(anim, out, rig, args) for out in args.output]
+    outputs = [_write(anim, out, rig, args, renderer) for out in args.output]
     summary = {"audio": args.audio, "frames": anim.num_frames, "fps": anim.fps,
                "duration_s": round(anim.duration_s, 3),
                "identity": anim.meta["identity"], "identity_source": anim.meta["identity_source"],
@@ -171,21 +189,23 @@ def run_many(args):
                              "rename one or animate them into different folders")
         seen[stem] = audio
     outputs = {audio: [str(folder / f"{Path(audio).stem}.{ext}") for ext in formats] for audio in args.audio}
+    renderer = pick_renderer(args)
     for paths in outputs.values():
         for out in paths:
-            check_output(out)
+            check_output(out, renderer, args.portrait, args.size)
+    _check_portrait_has_an_output(args, renderer, [f".{f}" for f in formats])
     rig = get_rig(args.rig) if args.rig else None
 
     started = time.perf_counter()
     talker = _talker(args)
-    previews = [f for f in formats if f".{f}" in PREVIEW_SUFFIXES]
+    previews = [f for f in formats if _is_rendered(f".{f}", renderer)]
     if previews and not _renderable(talker.config):
         raise DtsdkError(f"--format {previews[0]}: this model's motion space '{talker.config.rig}' "
                          "cannot be previewed; write npz or npy")
     animations = talker.animate_batch(args.audio, seed=args.seed)
     results = []
     for audio, anim in zip(args.audio, animations):
-        written = [_write(anim, out, rig, args, audio=audio) for out in outputs[audio]]
+        written = [_write(anim, out, rig, args, renderer, audio=audio) for out in outputs[audio]]
         results.append({"audio": audio, "frames": anim.num_frames, "duration_s": round(anim.duration_s, 3),
                         "identity": anim.meta["identity"], "identity_source": anim.meta["identity_source"],
                         "seed": anim.meta["seed"], "outputs": written})
@@ -194,25 +214,64 @@ def run_many(args):
     return {"inputs": len(results), "folder": str(folder), "results": results, "seconds": round(seconds, 3)}
 
 
-def check_output(out: str) -> None:
-    """Fail now, not after animating, if ``out`` cannot be written: an extension nothing writes, a
-    preview whose optional dependencies are missing, or a folder that cannot be written to."""
+def pick_renderer(args):
+    """The renderer for the rendered outputs: ``--renderer``, else ``portrait`` with ``--portrait``,
+    else ``mesh``; a one-line error when it is not installed or does not fit ``--portrait``."""
+    from dtsdk.errors import DtsdkError, PluginError
+    from dtsdk.plugins import registry
+    from dtsdk.renderer import get_renderer
+
+    name = args.renderer or (PORTRAIT_RENDERER if args.portrait else DEFAULT_RENDERER)
+    try:
+        renderer = get_renderer(name)
+    except PluginError:  # lists the installed renderers; for the portrait, also say where to get one
+        if name.strip().lower() != PORTRAIT_RENDERER:
+            raise
+        flag = "--portrait" if not args.renderer else f"--renderer {name}"
+        installed = ", ".join(sorted(e.name for e in registry("renderer").values()))
+        raise DtsdkError(f"{flag}: no installed plugin provides the '{PORTRAIT_RENDERER}' renderer "
+                         f"(installed: {installed}); install {PORTRAIT_PLUGIN}") from None
+    if renderer.needs_image and not args.portrait:
+        raise DtsdkError(f"the '{renderer.name}' renderer draws a picture: give it with --portrait FACE.png")
+    if args.portrait and not renderer.needs_image:
+        raise DtsdkError(f"--portrait {args.portrait}: the '{renderer.name}' renderer draws no picture; drop "
+                         f"--renderer to use '{PORTRAIT_RENDERER}'")
+    return renderer
+
+
+def _is_rendered(out: str, renderer) -> bool:
+    """Whether ``out`` is drawn by ``renderer`` (its extensions come before the exporters')."""
+    return Path(out).suffix.lower() in renderer.extensions
+
+
+def _check_portrait_has_an_output(args, renderer, outputs) -> None:
+    from dtsdk.errors import DtsdkError
+
+    if args.portrait and not any(_is_rendered(out, renderer) for out in outputs):
+        raise DtsdkError(f"--portrait {args.portrait}: no output is drawn; add a rendered one "
+                         f"({', '.join(renderer.extensions)}), e.g. -o talk.mp4")
+
+
+def check_output(out: str, renderer, image: str | None = None, size: int | None = None) -> None:
+    """Fail now, not after animating, if ``out`` cannot be written: an extension neither ``renderer``
+    nor an exporter writes, what ``renderer.check`` refuses (a missing dependency, a bad ``image``),
+    or a folder that cannot be written to."""
     from dtsdk.errors import DtsdkError, ExportError
     from dtsdk.io import get_exporter
 
     if Path(out).is_dir():
         raise DtsdkError(f"{out}: is a folder; give a file name, e.g. {Path(out) / 'take.npz'}")
     suffix = Path(out).suffix.lower()
-    if suffix in PREVIEW_SUFFIXES:
-        _check_preview_dependencies(out, suffix)
+    if _is_rendered(out, renderer):
+        renderer.check(out, image=image, size=size)
     else:
         try:
             get_exporter(path=out)
         except ExportError:
             problem = f"dtsdk animate cannot write '{suffix}' files" if suffix else "no file extension"
             raise DtsdkError(f"{out}: {problem}; dtsdk animate writes animation files "
-                             f"({', '.join(_exporter_extensions())}) and previews ({', '.join(PREVIEW_SUFFIXES)}); "
-                             "for PNG stills, render an animation file with dtsdk render") from None
+                             f"({', '.join(_exporter_extensions())}) and, with the '{renderer.name}' renderer, "
+                             f"{', '.join(renderer.extensions)}") from None
     _check_writable(out)
 
 
@@ -220,22 +279,6 @@ def _exporter_extensions() -> list[str]:
     from dtsdk.plugins import registry
 
     return sorted({ext for entry in registry("exporter").values() for ext in entry.obj.extensions})
-
-
-def _check_preview_dependencies(out: str, suffix: str) -> None:
-    """The renderer imports its optional dependencies lazily; ask for the same ones up front."""
-    from dtsdk._optional import require
-    from dtsdk.errors import MissingExtraError
-    from dtsdk.renderer.video import ffmpeg_executable
-
-    try:
-        require("numba", "render", "Preview rendering")  # the rasterizer, for every preview
-        if suffix == ".gif":
-            require("PIL.Image", "render", "GIF output")
-        else:
-            ffmpeg_executable()  # MP4 goes through ffmpeg; GIF does not
-    except MissingExtraError as exc:
-        raise MissingExtraError(f"{out}: {exc}") from None
 
 
 def _check_writable(out: str) -> None:
@@ -294,15 +337,12 @@ def _renderable(config) -> bool:
         return False
 
 
-def _write(anim, out: str, rig, args, audio=None) -> str:
-    """Write one output; ``rig`` is the --rig Rig (or None): files are retargeted to it, previews
-    render on it when it has a mesh (with ``audio``, default ``args.audio``)."""
-    from dtsdk.renderer import render_animation
-    from dtsdk.rigs import DEFAULT_MESH_RIG
-
-    if Path(out).suffix.lower() in PREVIEW_SUFFIXES:
-        render_animation(anim, out, rig=rig if rig is not None and rig.has_mesh else DEFAULT_MESH_RIG,
-                         audio=args.audio if audio is None else audio, size=args.size)
+def _write(anim, out: str, rig, args, renderer, audio=None) -> str:
+    """Write one output; ``rig`` is the --rig Rig (or None): files are retargeted to it, ``renderer``
+    draws on it when it has a mesh (with ``audio``, default ``args.audio``, and ``--portrait``)."""
+    if _is_rendered(out, renderer):
+        renderer.render(anim, out, audio=args.audio if audio is None else audio, image=args.portrait,
+                        size=args.size, rig=rig if rig is not None and rig.has_mesh else None)
     else:
         (anim.to_rig(rig) if rig is not None else anim).save(out)
     log.info("wrote %s", out)

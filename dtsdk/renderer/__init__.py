@@ -5,6 +5,10 @@
     first = next(render_frames(anim.to_vertices("dtface"), "dtface", size=512))  # uint8 (512, 512, 3)
     save_png(first, "still.png")
 
+Renderers (:class:`Renderer`, :func:`get_renderer`) are what ``dtsdk animate`` draws with, looked up
+through the ``register_renderers`` hook: the built-in ``mesh`` (``render_animation`` below, in
+:mod:`dtsdk.renderer.mesh`), and plugins' own (the GC-GAN plugin's talking ``portrait``).
+
 CPU only: a numba-compiled z-buffer rasterizer (the ``render`` extra), Gouraud-shaded with a fixed
 key/fill light; MP4 goes through the ffmpeg that imageio-ffmpeg bundles, GIF and PNG through Pillow.
 """
@@ -18,6 +22,7 @@ import numpy as np
 
 from dtsdk.animation import Animation
 from dtsdk.errors import DtsdkError
+from dtsdk.renderer.base import Renderer, get_renderer
 from dtsdk.renderer.camera import VIEWS
 from dtsdk.renderer.frames import render_frames
 from dtsdk.renderer.video import (GIF_MAX_FPS, output_kind, save_png, write_gif, write_mp4,
@@ -91,4 +96,5 @@ def _fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
     return np.concatenate([wave, np.zeros(num_samples - len(wave), wave.dtype)])
 
 
-__all__ = ["render_animation", "render_frames", "save_png", "output_kind", "output_fps", "VIEWS"]
+__all__ = ["render_animation", "render_frames", "save_png", "output_kind", "output_fps", "VIEWS", "Renderer",
+           "get_renderer", "MP4_AUDIO_RATE"]

@@ -12,7 +12,8 @@ dtsdk's own built-ins run these same contracts, all from ``tests/test_contracts.
 """
 from dtsdk.testing.contracts import AudioEncoderContract, CaptureReaderContract, ExporterContract, SamplerContract
 from dtsdk.testing.plugins import temporary_plugin
+from dtsdk.testing.renderer_contract import RendererContract
 from dtsdk.testing.rig_contract import RigContract
 
 __all__ = ["RigContract", "CaptureReaderContract", "AudioEncoderContract", "SamplerContract", "ExporterContract",
-           "temporary_plugin"]
+           "RendererContract", "temporary_plugin"]

@@ -1,7 +1,8 @@
 """dtsdk-gcgan: a geometry-contrastive GAN (GC-GAN, arXiv 1802.01822) portrait plugin for dtsdk.
 
-This slice: the synthetic training data (:mod:`.synthetic`), the model (:mod:`.model`), training
-(:mod:`.train`) and the ``dtsdk portrait train`` command, registered through ``register_commands``.
+What it registers: the ``dtsdk portrait`` commands (train, transfer, interpolate, animate, samples;
+:mod:`.cli`) through ``register_commands``, and the talking ``portrait`` renderer (:mod:`.talking`)
+through ``register_renderers``, which ``dtsdk animate --portrait FACE.png`` draws with.
 """
 from __future__ import annotations
 
@@ -15,3 +16,10 @@ def register_commands(subparsers):
     from dtsdk_gcgan import cli
 
     cli.add(subparsers)
+
+
+@dtsdk.hookimpl
+def register_renderers(register):
+    from dtsdk_gcgan.talking import PORTRAIT
+
+    register("portrait", PORTRAIT, description=PORTRAIT.description)

@@ -3,7 +3,8 @@
 - ``train RECIPE [-o OUT]``: train a model (shipped recipes: tiny, shipped, shipped-no-contrastive, default).
 - ``transfer --face A.png --expression-from B.png -o out.png``: A with B's expression.
 - ``interpolate --face A.png [--from L1] --to L2 --steps N -o strip.png|.gif``.
-- ``animate SPEECH.wav|ANIMATION --face me.png -o talk.mp4``: the talking portrait.
+- ``animate SPEECH.wav|ANIMATION --face me.png -o talk.mp4``: the talking portrait, through the same
+  ``portrait`` renderer as ``dtsdk animate SPEECH.wav --portrait me.png -o talk.mp4``.
 - ``samples OUT_DIR``: synthetic faces with their landmark sidecars, to try the commands on.
 """
 from __future__ import annotations
@@ -152,25 +153,20 @@ def run_interpolate(args):
 
 
 def run_animate(args):
+    """The same renderer ``dtsdk animate --portrait`` uses, with the plugin's own options."""
     from pathlib import Path
 
-    from dtsdk.errors import DtsdkError
-    from dtsdk_gcgan.portrait import Portrait
-    from dtsdk_gcgan.talking import portrait_frames, write_talking_portrait
+    from dtsdk_gcgan.talking import PORTRAIT
 
-    _check_output(args.output, (".mp4", ".gif", ".png"))
-    if args.size < 16:
-        raise DtsdkError(f"--size must be at least 16 pixels, got {args.size}")
+    options = {"image": args.face, "size": args.size, "face_landmarks": args.face_landmarks,
+               "checkpoint": args.checkpoint}
     started = time.perf_counter()
-    portrait = Portrait(args.checkpoint)
-    face = portrait.face(args.face, args.face_landmarks)  # before the animation: a bad face fails fast
+    PORTRAIT.check(args.output, **options)  # before the animation: a bad face or output fails fast
     animation, audio = _animation_of(args)
-    frames = portrait_frames(portrait, face, animation)
-    summary = write_talking_portrait(frames, args.output, animation.fps, audio, args.size)
+    summary = PORTRAIT.render(animation, args.output, audio=audio, **options)
     log.info("wrote %s: %d frames at %g fps in %.1f s", args.output, summary["frames"], animation.fps,
              time.perf_counter() - started)
-    return {**summary, "input": args.input, "face_landmarks": face.source,
-            "seconds": round(time.perf_counter() - started, 2),
+    return {**summary, "input": args.input, "seconds": round(time.perf_counter() - started, 2),
             "source": "animation" if Path(args.input).suffix.lower() in _animation_suffixes() else "speech"}
 
 

@@ -4,19 +4,26 @@ The animation (any rig dtsdk can decode onto ``dtface``) is posed on the dtface 
 landmark vertices are projected with the synthetic set's front camera (head pose included), and
 each frame's displacement from dtface's own neutral is carried onto the portrait's neutral
 (:func:`dtsdk_gcgan.landmarks.transfer_expression`), so the portrait keeps its face shape.
+
+:data:`PORTRAIT` is the ``portrait`` renderer the plugin registers through dtsdk's
+``register_renderers`` hook: ``dtsdk animate speech.wav --portrait me.png -o talk.mp4`` and
+``dtsdk portrait animate`` both draw through it.
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-from dtsdk.errors import DtsdkError
+from dtsdk.errors import DtsdkError, MissingExtraError, file_error
+from dtsdk.renderer.base import Renderer
 from dtsdk_gcgan.landmarks import Face, transfer_expression
 
 PROJECTION_SIZE = 256  # px of the projection; landmarks are normalised, so any size gives the same points
+MIN_SIZE = 16  # px; smaller output frames show nothing
 
 
 def animation_landmarks(animation) -> tuple[np.ndarray, np.ndarray]:
@@ -74,3 +81,62 @@ def write_talking_portrait(frames: np.ndarray, output: str | os.PathLike, fps: f
         save_png(big[0], output)
     return {"output": os.fspath(output), "frames": len(big), "fps": fps, "size": size, "audio": muxed,
             "write_seconds": round(time.perf_counter() - started, 2)}
+
+
+@functools.lru_cache(maxsize=4)
+def loaded_portrait(checkpoint: str | None = None):
+    """The :class:`~dtsdk_gcgan.portrait.Portrait` of ``checkpoint`` (None: the shipped one), loaded once:
+    the renderer's ``check`` and ``render`` both need it."""
+    from dtsdk_gcgan.portrait import Portrait
+
+    return Portrait(checkpoint)
+
+
+class PortraitRenderer(Renderer):
+    """The talking portrait as a dtsdk renderer: ``image`` is the face picture (PNG/JPEG).
+
+    Options besides the renderer contract's: ``face_landmarks`` (a landmark file for ``image``;
+    default: its sidecar, else MediaPipe) and ``checkpoint`` (a ``dtsdk portrait train`` folder;
+    default: the shipped 64 px model). Frames are drawn at the model's size and enlarged to ``size``.
+    """
+
+    name = "portrait"
+    extensions = (".mp4", ".gif", ".png")
+    description = "GC-GAN talking portrait: a face picture driven by the animation's projected landmarks"
+    needs_image = True
+    default_size = 256
+
+    def check(self, output, image=None, size=None, face_landmarks=None, checkpoint=None, **options) -> None:
+        """The extension, the size, ffmpeg for MP4, and the face itself (read with its landmarks)."""
+        from dtsdk.renderer.video import ffmpeg_executable
+
+        super().check(output, image)
+        if size is not None and size < MIN_SIZE:
+            raise file_error(DtsdkError, output, f"the frame size must be at least {MIN_SIZE} pixels (--size), "
+                                                 f"got {size}")
+        if Path(output).suffix.lower() == ".mp4":
+            try:
+                ffmpeg_executable()
+            except MissingExtraError as exc:
+                raise MissingExtraError(f"{os.fspath(output)}: {exc}") from None
+        self.face(image, face_landmarks, checkpoint)  # a missing, unreadable or landmark-less face fails here
+
+    def face(self, image, face_landmarks=None, checkpoint=None) -> Face:
+        """``image`` read for the model of ``checkpoint``, with its landmarks."""
+        return loaded_portrait(None if checkpoint is None else os.fspath(checkpoint)).face(image, face_landmarks)
+
+    def render(self, animation, output, audio=None, image=None, size=None, fps=None, face_landmarks=None,
+               checkpoint=None, **options) -> dict:
+        """``animation`` spoken by the face in ``image`` into ``output`` (see :func:`write_talking_portrait`);
+        other ``options`` (``rig``, ...) do not apply to a portrait and are ignored."""
+        self.check(output, image, size, face_landmarks, checkpoint)
+        if fps and abs(fps - animation.fps) > 1e-9:
+            animation = animation.resample(fps)
+        portrait = loaded_portrait(None if checkpoint is None else os.fspath(checkpoint))
+        face = portrait.face(image, face_landmarks)
+        frames = portrait_frames(portrait, face, animation)
+        summary = write_talking_portrait(frames, output, animation.fps, audio, size or self.default_size)
+        return {**summary, "face_landmarks": face.source, "checkpoint": portrait.checkpoint}
+
+
+PORTRAIT = PortraitRenderer()

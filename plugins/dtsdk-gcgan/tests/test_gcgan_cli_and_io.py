@@ -10,10 +10,10 @@ from dtsdk.plugins import plugin_infos
 from dtsdk_gcgan.images import load_image, load_landmarks
 
 
-def test_dtsdk_plugins_lists_the_plugin_and_its_command(capsys):
+def test_dtsdk_plugins_lists_the_plugin_its_command_and_its_renderer(capsys):
     assert main(["plugins", "--json"]) == 0
     listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
-    assert listed["gcgan"]["registers"] == {"command": ["portrait"]}
+    assert listed["gcgan"]["registers"] == {"renderer": ["portrait"], "command": ["portrait"]}
     assert listed["gcgan"]["distribution"] == "dtsdk-gcgan" and listed["gcgan"]["status"] == "ok"
     assert any(info.name == "gcgan" for info in plugin_infos())
 

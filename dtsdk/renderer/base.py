@@ -1,0 +1,67 @@
+"""The :class:`Renderer` contract: one way to draw an animation into a video or an image file."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dtsdk.errors import DtsdkError, file_error
+
+
+class Renderer:
+    """Subclass, set ``name``/``extensions``, implement ``render`` (and extend ``check``).
+
+    ``render(animation, output, audio=None, image=None, size=None, fps=None, **options)`` draws the
+    :class:`~dtsdk.animation.Animation` into ``output``, picked by its extension: ``.mp4`` with
+    ``audio`` (a path) muxed in and cut or padded to the video, ``.gif`` (at most 25 fps), ``.png``
+    (a still of the first frame), as far as ``extensions`` claims them. ``size`` is the frame side
+    in pixels (None: ``default_size``), ``fps`` resamples first (None: the animation's). It
+    returns a summary dict with at least ``output``, ``frames``, ``fps``, ``size`` and ``audio``
+    (whether audio was muxed in). Writes are atomic (:mod:`dtsdk.utils.atomic`, or the writers in
+    :mod:`dtsdk.renderer.video`, which are): a failure leaves nothing at ``output``.
+
+    ``needs_image = True`` for a renderer that draws a given picture (a portrait): ``image`` is then
+    the path of that picture, and ``dtsdk animate --portrait FACE.png`` passes it.
+
+    ``check(output, image=None, **options)`` runs before any animation exists, with the options
+    ``render`` will get (``dtsdk animate`` calls it with ``size`` before loading the model): a wrong
+    extension, a missing or unreadable image, a bad size, a missing dependency is a
+    :class:`~dtsdk.errors.DtsdkError` naming the file. ``render`` checks the same.
+
+    Options a renderer may use or ignore: ``rig`` (the mesh rig ``dtsdk animate --rig`` names, when
+    it has a mesh); its own, documented on it.
+    """
+
+    name: str = ""
+    extensions: tuple[str, ...] = ()  # what it writes, lower-case with the dot: (".mp4", ".gif", ".png")
+    description: str = ""
+    needs_image: bool = False  # True: draws the picture passed as image= (dtsdk animate --portrait)
+    default_size: int = 512  # frame side in pixels when size=None
+
+    def check(self, output: str | os.PathLike, image: str | os.PathLike | None = None, **options) -> None:
+        """Fail now, before the animation exists, if ``output`` (with ``image``) cannot be rendered."""
+        suffix = Path(output).suffix.lower()
+        if suffix not in self.extensions:
+            problem = f"'{suffix}' files" if suffix else "files without an extension"
+            raise file_error(DtsdkError, output, f"the '{self.name}' renderer cannot write {problem}; "
+                                                 f"it writes {', '.join(self.extensions)}")
+        if self.needs_image:
+            if image is None:
+                raise file_error(DtsdkError, output, f"the '{self.name}' renderer draws a picture: give one "
+                                                     "(image=, or --portrait FACE.png on the command line)")
+            if not os.path.isfile(image):
+                raise file_error(DtsdkError, image, "no such image file")
+
+    def render(self, animation, output: str | os.PathLike, audio=None, image: str | os.PathLike | None = None,
+               size: int | None = None, fps: float | None = None, **options) -> dict:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, extensions={self.extensions!r})"
+
+
+def get_renderer(name: str) -> Renderer:
+    """The :class:`Renderer` registered as ``name`` (case-insensitive), or a :class:`~dtsdk.errors.PluginError`
+    listing the installed ones."""
+    from dtsdk.plugins import lookup
+
+    return lookup("renderer", name).obj

@@ -1,0 +1,116 @@
+"""The talking portrait through dtsdk's renderer hook: the renderer contract, `dtsdk animate --portrait`
+end to end (frames, size, audio), and bad inputs as one-line errors that write nothing."""
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dtsdk.cli import main
+from dtsdk.plugins import registry
+from dtsdk.testing import RendererContract
+from dtsdk_gcgan.talking import PORTRAIT
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "dtsdk_gcgan" / "examples"
+FACE = EXAMPLES / "person10000_neutral.png"
+
+
+class TestPortraitRenderer(RendererContract):
+    renderer_name = "portrait"
+
+    def make_image(self, tmp_path):
+        return FACE  # its landmark sidecar person10000_neutral.json lies beside it
+
+
+def test_the_portrait_renderer_is_registered_by_the_plugin():
+    entry = registry("renderer")["portrait"]
+    assert entry.plugin == "gcgan" and entry.obj is PORTRAIT and PORTRAIT.needs_image
+
+
+@pytest.fixture
+def speech_wav(tmp_path):
+    import soundfile as sf
+
+    path = tmp_path / "speech.wav"
+    sf.write(path, 0.1 * np.sin(np.linspace(0, 2000, 8000)).astype(np.float32), 16000)  # 0.5 s
+    return path
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Fail the test if dtsdk animate gets as far as loading a model."""
+    import dtsdk.inference
+
+    def talker(*args, **kwargs):
+        raise AssertionError("the model was loaded before the inputs were checked")
+
+    monkeypatch.setattr(dtsdk.inference, "Talker", talker)
+
+
+def _one_line_error(capsys, *names):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dtsdk: error:") and "\n" not in err and "Traceback" not in err, err
+    for name in names:
+        assert name in err, err
+    return err
+
+
+def test_dtsdk_animate_portrait_writes_the_talking_mp4_with_the_audio(speech_wav, tmp_path, capsys):
+    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+    from dtsdk.renderer.video import ffmpeg_executable
+
+    out, anim = tmp_path / "talk.mp4", tmp_path / "talk.npz"
+    assert main(["animate", str(speech_wav), "--portrait", str(FACE), "--size", "96", "--seed", "0",
+                 "-o", str(out), "-o", str(anim), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["outputs"] == [str(out), str(anim)] and anim.is_file()  # the animation file as usual
+    reader = imageio_ffmpeg.read_frames(str(out))
+    meta = next(reader)
+    frames = np.stack([np.frombuffer(f, np.uint8).reshape(96, 96, 3) for f in reader]).astype(float)
+    assert tuple(meta["size"]) == (96, 96) and len(frames) == summary["frames"] == 15  # 0.5 s at 30 fps
+    probe = subprocess.run([ffmpeg_executable(), "-hide_banner", "-i", str(out)], capture_output=True, text=True).stderr
+    assert "Audio: aac" in probe
+    assert frames[0].std() > 20  # a face on its background, not a flat frame (test_gcgan_portrait: the mouth moves)
+
+
+def test_portrait_animate_and_dtsdk_animate_draw_the_same_frames(tmp_path):
+    """`dtsdk portrait animate` goes through the same renderer: from the same animation, the same GIF."""
+    from PIL import Image
+
+    from dtsdk.animation import Animation
+    from dtsdk.rigs.arkit import ARKIT52
+
+    weights = np.zeros((6, 52), np.float32)
+    weights[:, ARKIT52.index("jawOpen")] = np.linspace(0, 1, 6)
+    animation = Animation(weights, list(ARKIT52), 24.0, "arkit52")
+    animation.save(tmp_path / "open.npz")
+    assert main(["portrait", "animate", str(tmp_path / "open.npz"), "--face", str(FACE), "--size", "64",
+                 "-o", str(tmp_path / "command.gif")]) == 0
+    PORTRAIT.render(animation, tmp_path / "api.gif", image=FACE, size=64)
+    with Image.open(tmp_path / "command.gif") as a, Image.open(tmp_path / "api.gif") as b:
+        assert a.n_frames == b.n_frames and np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
+
+
+def test_a_missing_face_is_one_line_and_writes_nothing(tmp_path, capsys, no_model):
+    assert main(["animate", "--say", "Hello", "--portrait", str(tmp_path / "me.png"),
+                 "-o", str(tmp_path / "talk.mp4")]) == 2
+    _one_line_error(capsys, "me.png", "no such image file")
+    assert list(tmp_path.iterdir()) == []  # not even the spoken talk.wav
+
+
+def test_a_non_image_face_is_one_line(speech_wav, tmp_path, capsys, no_model):
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a picture")
+    assert main(["animate", str(speech_wav), "--portrait", str(notes), "-o", str(tmp_path / "talk.mp4")]) == 2
+    _one_line_error(capsys, "notes.png", "not an image")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.png", "speech.wav"]
+
+
+def test_an_output_the_portrait_cannot_write_is_one_line(speech_wav, tmp_path, capsys, no_model):
+    assert main(["animate", str(speech_wav), "--portrait", str(FACE), "-o", str(tmp_path / "talk.webm")]) == 2
+    _one_line_error(capsys, "talk.webm", "cannot write '.webm' files", "'portrait' renderer, .mp4, .gif, .png")
+    assert main(["animate", str(speech_wav), "--portrait", str(FACE), "--size", "8",
+                 "-o", str(tmp_path / "talk.gif")]) == 2
+    _one_line_error(capsys, "talk.gif", "at least 16 pixels")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.wav"]
