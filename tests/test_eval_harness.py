@@ -277,3 +277,39 @@ def test_cli_bad_windows_exit_2(checkpoint, corpus, capsys, windows):
     assert exited.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--windows" in err and f"'{windows}'" in err
+
+
+def test_heldout_speakers_scored_with_the_identities_given_for_them(checkpoint, corpus, monkeypatch):
+    """``identities`` animates a speaker the model has no identity of (an enrolled one) with the one
+    named; ``speakers`` scores only that speaker's clips."""
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.eval.harness import evaluate_model
+    from dtsdk.inference import Talker
+
+    clips = read_manifest(corpus)["clips"]
+    heldout = sorted({c["speaker"] for c in clips if c["split"] == "heldout_test"})[0]
+    own = [str(corpus / c["wav"]) for c in clips if c["split"] == "heldout_test" and c["speaker"] == heldout]
+    stand_in = sorted({c["speaker"] for c in clips if c["split"] == "train"})[0]
+    asked = []
+    animate = Talker.animate
+
+    def recording(self, audio, *args, identity=..., **kwargs):
+        asked.append((audio, identity))
+        return animate(self, audio, *args, identity=identity, **kwargs)
+
+    monkeypatch.setattr(Talker, "animate", recording)
+
+    def score(identities):
+        asked.clear()
+        return evaluate_model(checkpoint, corpus, "heldout_test", systems=["identity"], steps=2, num_samples=1,
+                              seed=0, device="cpu", identities=identities, speakers=[heldout])
+
+    unnamed = score(None)
+    assert unnamed["num_clips"] == len(own) and unnamed["speakers"] == [heldout]
+    assert unnamed["systems"]["identity"] is None and asked == []  # the model has no identity of a held-out speaker
+    named = score({heldout: stand_in})
+    assert sorted(asked) == sorted((wav, stand_in) for wav in own)
+    assert named["systems"]["identity"]["num_sequences"] == len(own)
+    assert named["enrolled_identities"] == {heldout: stand_in}
+    with pytest.raises(Exception, match="no clips of speakers nobody"):
+        evaluate_model(checkpoint, corpus, "heldout_test", steps=2, device="cpu", speakers=["nobody"])

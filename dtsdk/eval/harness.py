@@ -42,10 +42,12 @@ EVAL_SPLITS = ("test", "heldout_test", "swapped_test", "pause_test")
 RIG = DEFAULT_MESH_RIG  # ARKit predictions are decoded onto this mesh for the vertex metrics
 
 
-def _clips(manifest: dict, split: str, limit: int | None, every: int = 1) -> list[dict]:
-    clips = sorted((c for c in manifest["clips"] if c["split"] == split), key=lambda c: c["clip"])
+def _clips(manifest: dict, split: str, limit: int | None, every: int = 1, speakers=None) -> list[dict]:
+    clips = sorted((c for c in manifest["clips"] if c["split"] == split
+                    and (speakers is None or c["speaker"] in speakers)), key=lambda c: c["clip"])
     if not clips:
-        raise DtsdkError(f"split '{split}' of the corpus has no clips")
+        who = f" of speakers {', '.join(speakers)}" if speakers is not None else ""
+        raise DtsdkError(f"split '{split}' of the corpus has no clips{who}")
     if every < 1:
         raise DtsdkError(f"--every must be at least 1, got {every}")
     clips = clips[::every]  # clips sort by speaker: a stride keeps every speaker in a subset
@@ -179,7 +181,8 @@ def default_systems(model) -> tuple[str, ...]:
 def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, steps: int | None = None,
                    limit: int | None = None, seed: int = 0, device=None, systems=None,
                    sampler: str | None = None, every: int = 1, guidance: float = 1.0,
-                   windows: tuple[float, float] | None = None) -> dict:
+                   windows: tuple[float, float] | None = None, identities: dict[str, str] | None = None,
+                   speakers: list[str] | None = None) -> dict:
     """Score ``model`` (checkpoint dir, Hub id or DiffusionTalker) on ``split`` of ``corpus``.
 
     Each clip is animated as one batch of ``num_samples`` samples from ``seed`` (sample 0 is scored,
@@ -189,7 +192,10 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     :data:`SYSTEMS` (default: all the model supports); ``model=None`` scores only
     :data:`MODEL_FREE_SYSTEMS`. ``sampler``/``steps``: default to the model's; ``guidance``:
     identity guidance weight (1 = none); ``windows``: ``(window_s, overlap_s)`` of ``Talker``
-    (default its own). Returns a JSON-able dict; every metric key carries its
+    (default its own); ``identities``: speaker -> the identity (a store name, Hub id or path) that the
+    ``identity`` system animates that speaker's clips with, for speakers the model has no identity of
+    (an enrolled held-out speaker); ``speakers``: score only these speakers' clips (before ``every``).
+    Returns a JSON-able dict; every metric key carries its
     unit (``_mm``, ``_mm2``); unitless numbers are counts, accuracies in [0, 1] or ARKit weight units.
     """
     from dtsdk.corpus.manifest import clip_style_speaker, clip_voice_speaker, read_manifest
@@ -205,7 +211,7 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
     if not root.is_dir():
         raise DtsdkError(f"{corpus}: no such corpus folder")
     manifest = read_manifest(root)
-    clips = _clips(manifest, split, limit, every)
+    clips = _clips(manifest, split, limit, every, speakers)
     talker = _talker(model, sampler, steps, device, guidance, windows)
     supported = default_systems(talker.model if talker else None)
     systems = tuple(systems or supported)
@@ -234,8 +240,9 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
             runs = talker.animate(wav, seed=seed, num_samples=num_samples, identity=identity)
             return [runs] if num_samples == 1 else runs
 
-        if "identity" in scored and speaker in known:
-            scored["identity"].add([a.arkit_weights() for a in samples(speaker)], gt, speaker, extra)
+        own = speaker if speaker in known else (identities or {}).get(speaker)
+        if "identity" in scored and own is not None:
+            scored["identity"].add([a.arkit_weights() for a in samples(own)], gt, speaker, extra)
         if "auto" in scored:
             runs = samples("auto")
             scored["auto"].add([a.arkit_weights() for a in runs], gt, speaker, extra)
@@ -267,6 +274,7 @@ def evaluate_model(model, corpus, split: str = "test", num_samples: int = 2, ste
         "speakers": sorted({c["speaker"] for c in clips}),
         "voice_speakers": sorted({clip_voice_speaker(c) for c in clips}),
         "model_identities": talker.identities if talker else [],
+        "enrolled_identities": dict(identities or {}),
         "every": every, "num_samples": num_samples, "steps": talker.steps if talker else None,
         "sampler": talker.sampler if talker else None, "guidance": guidance,
         "windows_s": _talker_windows_s(talker),
