@@ -5,7 +5,8 @@ import os
 import platform
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+REPO = Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "benchmarks.md"
 HEADER = "# Benchmarks\n\nEvery figure here is written by a script in `benchmarks/`; rerun it to update its section.\n"
 
 
@@ -35,3 +36,27 @@ def write_section(name: str, body: str) -> Path:
     tmp.write_text(text)
     os.replace(tmp, DOC)
     return DOC
+
+
+def portable(value):
+    """``value`` with every path inside this checkout written relative to it (results are committed;
+    this machine's absolute paths must not be)."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v) for v in value]
+    if isinstance(value, str) and value.startswith(os.fspath(REPO) + os.sep):
+        return os.path.relpath(value, REPO)
+    return value
+
+
+def write_results(path: Path, results: dict, indent: int = 2) -> Path:
+    """Write a benchmark's results JSON atomically, with :func:`portable` paths."""
+    import json
+
+    from dtsdk.utils.atomic import atomic_open
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path, "w", encoding="utf-8") as f:
+        json.dump(portable(results), f, indent=indent, default=float)
+    return path

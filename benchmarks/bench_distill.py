@@ -24,10 +24,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, write_section  # noqa: E402
+from _report import machine_line, write_results, write_section  # noqa: E402
 
 from dtsdk.eval.harness import evaluate_model  # noqa: E402
-from dtsdk.utils.atomic import atomic_open  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "docs" / "results" / "bench_distill.json"
@@ -173,8 +172,7 @@ def main(argv=None):
         res = json.loads(RESULTS.read_text())
     else:
         res = measure(args)
-        with atomic_open(RESULTS, "w") as f:
-            json.dump(res, f, indent=2)
+        write_results(RESULTS, res)
     write_section("distill", section(res))
     print(table(res))
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
 import sys
 import tempfile
@@ -33,9 +32,8 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, write_section  # noqa: E402
+from _report import machine_line, write_results, write_section  # noqa: E402
 
-from dtsdk.utils.atomic import atomic_open  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "docs" / "results" / "bench_enroll.json"
@@ -244,9 +242,7 @@ def main(argv=None) -> int:
     body = report(res)
     print(body)
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_open(RESULTS, "w", encoding="utf-8") as f:
-            json.dump(res, f, indent=2)
+        write_results(RESULTS, res)
         print(f"wrote {RESULTS} and {write_section('enroll', body)}")
     return 0
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, write_section  # noqa: E402
+from _report import machine_line, write_results, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "docs" / "results" / "learning_curves.json"
@@ -228,8 +228,7 @@ def main() -> int:
         if (Path(folder) / "final").is_dir():
             final = score(Path(folder) / "final", label, args)
             results[f"{label}-{final['steps']}"] = final
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
+    write_results(RESULTS, results)
     report(results, args)
     return 0
 

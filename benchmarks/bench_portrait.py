@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, write_section  # noqa: E402
+from _report import machine_line, write_results, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN_DOCS = REPO / "plugins" / "dtsdk-gcgan" / "docs"
@@ -292,8 +292,7 @@ def main(argv=None) -> None:
         save_png(enlarge(grid([photo["row"]]), 3), PLUGIN_DOCS / "astronaut.png")
     results["seconds"] = round(time.perf_counter() - started, 1)
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, default=float))
+    write_results(RESULTS, results)
     print(json.dumps({k: v for k, v in results.items() if k != "ablation"}, indent=2, default=float))
     if not args.no_report:
         write_section("portrait", report(results, EXPRESSION_NAMES))

@@ -36,12 +36,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch loads; training ma
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, write_section  # noqa: E402
+from _report import machine_line, write_results, write_section  # noqa: E402
 
 from dtsdk.errors import DtsdkError  # noqa: E402
 from dtsdk.eval.articulation import (CLOSED_GAP_MM, articulation_summary, bilabial_gaps_mm, lip_gap_mm,  # noqa: E402
                                      open_vowel_openings_mm)
-from dtsdk.utils.atomic import atomic_open  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "docs" / "results" / "bench_real_speech.json"
@@ -305,9 +304,7 @@ def main(argv=None) -> int:
     if args.no_write:
         print(text)
     else:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_open(RESULTS, "w") as f:
-            json.dump(results, f, indent=1)
+        write_results(RESULTS, results, indent=1)
         print(f"wrote {write_section('real_speech', text)} and {RESULTS} in {time.time() - start:.0f} s",
               file=sys.stderr)
     return 0

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, write_section  # noqa: E402
+from _report import machine_line, write_results, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPO / "dtsdk" / "models" / "default"
@@ -352,10 +352,7 @@ def main() -> int:
            "load_average_at_start": load_at_start, "duration_s": DURATION_S, "speed": rows, "quality": q}
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        from dtsdk.utils.atomic import atomic_open
-
-        with atomic_open(RESULTS, "w", encoding="utf-8") as f:
-            json.dump(res, f, indent=2)
+        write_results(RESULTS, res)
     command = shlex.join(["python", "benchmarks/bench_runtime.py", *sys.argv[1:]])
     quality_text = quality_tables(q) if q else ("Quality: not scored in this run (`--quality`; "
                                                 "`--every N` scores a subset).\n")

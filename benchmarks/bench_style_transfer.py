@@ -18,7 +18,6 @@ ground truth's and the speaker's style rate. Writes docs/results/bench_style_tra
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -27,10 +26,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, write_section  # noqa: E402
+from _report import machine_line, write_results, write_section  # noqa: E402
 
 from dtsdk.eval.harness import evaluate_model  # noqa: E402
-from dtsdk.utils.atomic import atomic_open  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "docs" / "results" / "bench_style_transfer.json"
@@ -192,9 +190,7 @@ def main() -> int:
     minutes = (time.perf_counter() - started) / 60
     res.update({"measured": today, "minutes": round(minutes, 2), "args": vars(args)})
     if not args.print_only:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_open(RESULTS, "w", encoding="utf-8") as f:
-            json.dump(res, f, indent=2)
+        write_results(RESULTS, res)
 
     sw, nat, pause = res["swapped"], res["natural"], res["pause"]
     command = "python benchmarks/bench_style_transfer.py " + " ".join(

@@ -27,10 +27,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, write_section  # noqa: E402
+from _report import machine_line, write_results, write_section  # noqa: E402
 
 from dtsdk.eval.harness import comparison_table, evaluate_model  # noqa: E402
-from dtsdk.utils.atomic import atomic_open  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 # Teacher samplers compared on a subset.
@@ -157,9 +156,7 @@ def main() -> int:
         if line == "–":
             res["training"][name] = previous.get("training", {}).get(name, "–")
     minutes = (time.perf_counter() - started) / 60
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(RESULTS, "w", encoding="utf-8") as f:
-        json.dump(res, f, indent=2)
+    write_results(RESULTS, res)
 
     teacher, sweep = res["teacher"], res["teacher_sampler_sweep"]
     t, r, g, h = (res[k]["systems"] for k in ("teacher", "regression", "generic", "teacher_heldout"))
