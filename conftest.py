@@ -24,3 +24,25 @@ def _clean_dtsdk_logger():
     clean()
     yield
     clean()
+
+
+@pytest.fixture
+def speech_wav(tmp_path):
+    """Half a second of a tone at 16 kHz: input for a CLI run that must fail before a model runs."""
+    import numpy as np
+    import soundfile as sf
+
+    path = tmp_path / "speech.wav"
+    sf.write(path, 0.1 * np.sin(np.linspace(0, 2000, 8000)).astype(np.float32), 16000)
+    return path
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Fail the test if dtsdk animate gets as far as loading a model."""
+    import dtsdk.inference
+
+    def talker(*args, **kwargs):
+        raise AssertionError("the model was loaded before the inputs and outputs were checked")
+
+    monkeypatch.setattr(dtsdk.inference, "Talker", talker)

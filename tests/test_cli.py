@@ -49,27 +49,6 @@ def test_global_flags_work_after_nested_subcommands(tmp_path, capsys):
 # -- dtsdk animate: every output is checked before the model runs ---------------------------------
 
 
-@pytest.fixture
-def speech_wav(tmp_path):
-    import numpy as np
-    import soundfile as sf
-
-    path = tmp_path / "speech.wav"
-    sf.write(path, 0.1 * np.sin(np.linspace(0, 2000, 8000)).astype(np.float32), 16000)
-    return path
-
-
-@pytest.fixture
-def no_model(monkeypatch):
-    """Fail the test if dtsdk animate gets as far as loading a model."""
-    import dtsdk.inference
-
-    def talker(*args, **kwargs):
-        raise AssertionError("the model was loaded before the outputs were checked")
-
-    monkeypatch.setattr(dtsdk.inference, "Talker", talker)
-
-
 def one_line_error(capsys) -> str:
     err = capsys.readouterr().err.strip()
     assert err.startswith("dtsdk: error:") and "\n" not in err and "Traceback" not in err, err

@@ -215,14 +215,10 @@ def test_voice_ground_truth_without_a_natural_clip_is_the_clip_in_the_voices_sty
     assert np.abs(voice_gt[:, jaw] - natural[:, jaw]).mean() < 0.5 * np.abs(gt[:, jaw] - natural[:, jaw]).mean()
 
 
-def test_swapped_test_animates_the_label_and_retrieves_the_voice(checkpoint, corpus, monkeypatch):
-    """On swapped_test the identity system animates with the clip's label (B, the style speaker), as
-    the manifest says, and auto's retrieval is scored against the voice (A)."""
-    from dtsdk.corpus.manifest import read_manifest
-    from dtsdk.eval.harness import evaluate_model
+def record_identities(monkeypatch) -> list:
+    """Every (audio, identity) that Talker.animate is asked for, from now on, in a list."""
     from dtsdk.inference import Talker
 
-    swapped = [c for c in read_manifest(corpus)["clips"] if c["split"] == "swapped_test"]
     asked = []
     animate = Talker.animate
 
@@ -231,6 +227,17 @@ def test_swapped_test_animates_the_label_and_retrieves_the_voice(checkpoint, cor
         return animate(self, audio, *args, identity=identity, **kwargs)
 
     monkeypatch.setattr(Talker, "animate", recording)
+    return asked
+
+
+def test_swapped_test_animates_the_label_and_retrieves_the_voice(checkpoint, corpus, monkeypatch):
+    """On swapped_test the identity system animates with the clip's label (B, the style speaker), as
+    the manifest says, and auto's retrieval is scored against the voice (A)."""
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.eval.harness import evaluate_model
+
+    swapped = [c for c in read_manifest(corpus)["clips"] if c["split"] == "swapped_test"]
+    asked = record_identities(monkeypatch)
     results = evaluate_model(checkpoint, corpus, split="swapped_test", num_samples=1, steps=2, device="cpu",
                              systems=["identity", "auto"])
     by_wav = {str(corpus / c["wav"]): c for c in swapped}
@@ -284,20 +291,12 @@ def test_heldout_speakers_scored_with_the_identities_given_for_them(checkpoint, 
     named; ``speakers`` scores only that speaker's clips."""
     from dtsdk.corpus.manifest import read_manifest
     from dtsdk.eval.harness import evaluate_model
-    from dtsdk.inference import Talker
 
     clips = read_manifest(corpus)["clips"]
     heldout = sorted({c["speaker"] for c in clips if c["split"] == "heldout_test"})[0]
     own = [str(corpus / c["wav"]) for c in clips if c["split"] == "heldout_test" and c["speaker"] == heldout]
     stand_in = sorted({c["speaker"] for c in clips if c["split"] == "train"})[0]
-    asked = []
-    animate = Talker.animate
-
-    def recording(self, audio, *args, identity=..., **kwargs):
-        asked.append((audio, identity))
-        return animate(self, audio, *args, identity=identity, **kwargs)
-
-    monkeypatch.setattr(Talker, "animate", recording)
+    asked = record_identities(monkeypatch)
 
     def score(identities):
         asked.clear()

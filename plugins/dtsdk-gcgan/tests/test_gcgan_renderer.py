@@ -28,26 +28,6 @@ def test_the_portrait_renderer_is_registered_by_the_plugin():
     assert entry.plugin == "gcgan" and entry.obj is PORTRAIT and PORTRAIT.needs_image
 
 
-@pytest.fixture
-def speech_wav(tmp_path):
-    import soundfile as sf
-
-    path = tmp_path / "speech.wav"
-    sf.write(path, 0.1 * np.sin(np.linspace(0, 2000, 8000)).astype(np.float32), 16000)  # 0.5 s
-    return path
-
-
-@pytest.fixture
-def no_model(monkeypatch):
-    """Fail the test if dtsdk animate gets as far as loading a model."""
-    import dtsdk.inference
-
-    def talker(*args, **kwargs):
-        raise AssertionError("the model was loaded before the inputs were checked")
-
-    monkeypatch.setattr(dtsdk.inference, "Talker", talker)
-
-
 def _one_line_error(capsys, *names):
     err = capsys.readouterr().err.strip()
     assert err.startswith("dtsdk: error:") and "\n" not in err and "Traceback" not in err, err
