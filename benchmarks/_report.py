@@ -40,13 +40,16 @@ def write_section(name: str, body: str) -> Path:
 
 def portable(value):
     """``value`` with every path inside this checkout written relative to it (results are committed;
-    this machine's absolute paths must not be)."""
+    this machine's absolute paths must not be), also where one is part of a longer string (a command line)."""
     if isinstance(value, dict):
         return {k: portable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [portable(v) for v in value]
-    if isinstance(value, str) and value.startswith(os.fspath(REPO) + os.sep):
-        return os.path.relpath(value, REPO)
+    if isinstance(value, str):
+        root = os.fspath(REPO)
+        if value == root:
+            return "."
+        return value.replace(root + os.sep, "")
     return value
 
 
