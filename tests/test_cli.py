@@ -90,6 +90,14 @@ def test_animate_unknown_output_lists_what_animate_writes(speech_wav, tmp_path, 
     assert "'mesh' renderer" in err, err
 
 
+def test_animate_size_out_of_range_fails_before_the_model(speech_wav, tmp_path, capsys, no_model):
+    """The mesh renderer's size limits are checked with the outputs, not after animating."""
+    assert main(["animate", str(speech_wav), "--size", "3", "-o", str(tmp_path / "take.mp4")]) == 2
+    err = one_line_error(capsys)
+    assert "take.mp4" in err and "at least 16 pixels" in err
+    assert not list(tmp_path.glob("take*"))
+
+
 def test_animate_output_folder_problems_fail_before_the_model(speech_wav, tmp_path, capsys, no_model):
     (tmp_path / "a-file").write_text("not a folder")
     assert main(["animate", str(speech_wav), "-o", str(tmp_path / "a-file" / "take.npz")]) == 2

@@ -36,14 +36,20 @@ class Renderer:
     description: str = ""
     needs_image: bool = False  # True: draws the picture passed as image= (dtsdk animate --portrait)
     default_size: int = 512  # frame side in pixels when size=None
+    size_range: tuple[int, int] = (16, 4096)  # the sizes it draws; the mesh rasterizer's limits
 
-    def check(self, output: str | os.PathLike, image: str | os.PathLike | None = None, **options) -> None:
-        """Fail now, before the animation exists, if ``output`` (with ``image``) cannot be rendered."""
+    def check(self, output: str | os.PathLike, image: str | os.PathLike | None = None, size: int | None = None,
+              **options) -> None:
+        """Fail now, before the animation exists, if ``output`` (with ``image``, at ``size``) cannot be rendered."""
         suffix = Path(output).suffix.lower()
         if suffix not in self.extensions:
             problem = f"'{suffix}' files" if suffix else "files without an extension"
             raise file_error(DtsdkError, output, f"the '{self.name}' renderer cannot write {problem}; "
                                                  f"it writes {', '.join(self.extensions)}")
+        low, high = self.size_range
+        if size is not None and not low <= size <= high:
+            raise file_error(DtsdkError, output, f"the '{self.name}' renderer's frames must be at least {low} "
+                                                 f"pixels and at most {high} (--size), got {size}")
         if self.needs_image:
             if image is None:
                 raise file_error(DtsdkError, output, f"the '{self.name}' renderer draws a picture: give one "

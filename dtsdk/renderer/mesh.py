@@ -17,13 +17,13 @@ class MeshRenderer(Renderer):
     description = "Shaded software render of a mesh rig (default dtface): MP4 with audio, GIF, PNG"
     default_size = 512
 
-    def check(self, output, image=None, **options) -> None:
-        """The extension, then the optional dependencies the rasterizer and writer import lazily."""
+    def check(self, output, image=None, size=None, **options) -> None:
+        """The extension and size, then the optional dependencies the rasterizer and writer import lazily."""
         from dtsdk._optional import require
         from dtsdk.errors import MissingExtraError
         from dtsdk.renderer.video import ffmpeg_executable, output_kind
 
-        super().check(output, image, **options)
+        super().check(output, image, size, **options)
         kind = output_kind(output)
         try:
             require("numba", "render", "Preview rendering")  # the rasterizer, for every output
@@ -40,7 +40,7 @@ class MeshRenderer(Renderer):
         from dtsdk.renderer import render_animation
         from dtsdk.rigs import DEFAULT_MESH_RIG
 
-        self.check(output, image)
+        self.check(output, image, size)
         return render_animation(animation, output, rig=rig or DEFAULT_MESH_RIG, audio=audio,
                                 size=size or self.default_size, fps=fps, **options)
 

@@ -151,6 +151,17 @@ class RendererContract:
         left = [p.name for p in out.iterdir()]
         assert not left, f"renderer '{renderer.name}' left {left} for an extension it does not write"
 
+    def test_a_size_outside_its_range_is_refused_before_rendering(self, tmp_path):
+        renderer, out, image = self._inputs(tmp_path)
+        path = out / f"take{renderer.extensions[0]}"
+        low, high = renderer.size_range
+        for size in (low - 1, high + 1):
+            with pytest.raises(DtsdkError, match=r"take\.") as raised:
+                renderer.check(path, image=image, size=size)
+            assert "\n" not in str(raised.value), f"the check() error is not one line: {raised.value}"
+        renderer.check(path, image=image, size=self.size)  # and the contract's own size passes
+        assert not list(out.iterdir()), f"renderer '{renderer.name}' wrote something while checking"
+
     def test_a_missing_image_is_a_dtsdk_error_naming_it(self, tmp_path):
         renderer, out, _ = self._inputs(tmp_path)
         if not renderer.needs_image:

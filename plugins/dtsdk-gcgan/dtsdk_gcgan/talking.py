@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dtsdk.errors import DtsdkError, MissingExtraError, file_error
+from dtsdk.errors import DtsdkError, MissingExtraError
 from dtsdk.renderer.base import Renderer
 from dtsdk_gcgan.landmarks import Face, transfer_expression
 
 PROJECTION_SIZE = 256  # px of the projection; landmarks are normalised, so any size gives the same points
-MIN_SIZE = 16  # px; smaller output frames show nothing
 
 
 def animation_landmarks(animation) -> tuple[np.ndarray, np.ndarray]:
@@ -110,10 +109,7 @@ class PortraitRenderer(Renderer):
         """The extension, the size, ffmpeg for MP4, and the face itself (read with its landmarks)."""
         from dtsdk.renderer.video import ffmpeg_executable
 
-        super().check(output, image)
-        if size is not None and size < MIN_SIZE:
-            raise file_error(DtsdkError, output, f"the frame size must be at least {MIN_SIZE} pixels (--size), "
-                                                 f"got {size}")
+        super().check(output, image, size)
         if Path(output).suffix.lower() == ".mp4":
             try:
                 ffmpeg_executable()
