@@ -10,7 +10,7 @@ import dtsdk
 from dtsdk.cli import main
 from dtsdk.errors import DtsdkError
 from dtsdk.plugins import plugin_infos, registry
-from dtsdk.renderer import Renderer, get_renderer
+from dtsdk.renderer import Renderer, RendererOption, get_renderer
 from dtsdk.renderer.video import save_png, write_gif, write_mp4
 from dtsdk.testing import RendererContract, temporary_plugin
 
@@ -106,12 +106,32 @@ class NeedsAPicture(FlatRenderer):
     needs_image = True
 
 
+class WithOptions(FlatRenderer):
+    """Flat frames at the gray ``level`` its option names (``dtsdk animate --renderer-option level=N``)."""
+
+    name = "with-options"
+    options = {"level": RendererOption("the gray level, 0-255", int),
+               "channel": RendererOption("the colour channel lit", choices=("red", "green", "blue"))}
+
+    def render(self, animation, output, audio=None, image=None, size=None, fps=None, level=128, channel=None,
+               **options):
+        self.level, self.channel = level, channel
+        return super().render(animation, output, audio, image, size, fps, **options)
+
+    def frames(self, animation, size):
+        frame = np.full((size, size, 3), 0 if self.channel else self.level, np.uint8)
+        if self.channel:
+            frame[..., ("red", "green", "blue").index(self.channel)] = self.level
+        return [frame] * animation.num_frames
+
+
 class Renderers:
     """A test-local plugin registering every renderer above."""
 
     @dtsdk.hookimpl
     def register_renderers(self, register):
-        for cls in (FlatRenderer, HalfTheFrames, WrongSize, AnyExtension, NotAtomic, DropsTheAudio, NeedsAPicture):
+        for cls in (FlatRenderer, HalfTheFrames, WrongSize, AnyExtension, NotAtomic, DropsTheAudio, NeedsAPicture,
+                    WithOptions):
             register(cls.name, cls(), description=cls.__doc__ or "")
         register("not-a-renderer", "a string")
 
@@ -231,3 +251,52 @@ def test_renderer_check_errors_name_the_file():
     with pytest.raises(DtsdkError, match=r"take\.webm: the 'mesh' renderer cannot write '\.webm' files; "
                                          r"it writes \.mp4, \.gif, \.png"):
         mesh.check("take.webm")
+
+
+# ---- renderer options: declared on the renderer, filled by --renderer-option NAME=VALUE ---------
+def test_renderer_options_reach_the_renderer_converted(renderers, speech_wav, tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "take.png"
+    assert main(["animate", str(speech_wav), "--renderer", "with-options", "--renderer-option", "level=77",
+                 "--renderer-option", "channel=green", "-o", str(out), "--seed", "0"]) == 0
+    with Image.open(out) as im:
+        assert np.asarray(im.convert("RGB"))[0, 0].tolist() == [0, 77, 0]  # 77 arrived as an int, green as named
+
+
+@pytest.mark.parametrize("option, message", [
+    ("lvl=3", r"--renderer-option lvl=3: the 'with-options' renderer has no option 'lvl' "
+              r"\(its options: channel, level\)"),
+    ("level", r"--renderer-option level: give NAME=VALUE"),
+    ("=3", r"--renderer-option =3: give NAME=VALUE"),
+    ("level=bright", r"--renderer-option level=bright: 'bright' is not an int"),
+    ("channel=pink", r"--renderer-option channel=pink: choose one of red, green, blue"),
+])
+def test_a_bad_renderer_option_is_one_line_before_the_model_runs(renderers, speech_wav, tmp_path, capsys, no_model,
+                                                                 option, message):
+    import re
+
+    assert main(["animate", str(speech_wav), "--renderer", "with-options", "--renderer-option", option,
+                 "-o", str(tmp_path / "take.png")]) == 2
+    err = one_line_error(capsys)
+    assert re.search(message, err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.wav"]
+
+
+def test_a_renderer_without_options_refuses_any(renderers):
+    with pytest.raises(DtsdkError, match=r"the 'flat' renderer has no option 'level' \(its options: none\)"):
+        get_renderer("flat").parse_options(["level=3"])
+
+
+def test_the_mesh_renderer_takes_its_view_and_supersample(fresh_plugins):
+    assert get_renderer("mesh").parse_options(["view=profile", "supersample=2"]) == {"view": "profile",
+                                                                                    "supersample": 2}
+
+
+def test_plugins_lists_each_renderers_options(renderers, capsys):
+    assert main(["plugins", "--json"]) == 0
+    listing = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+    assert listing["renderers"]["renderer_options"]["with-options"] == {"level": "the gray level, 0-255",
+                                                                        "channel": "the colour channel lit"}
+    assert listing["renderers"]["renderer_options"]["flat"] == {}
+    assert set(listing["dtsdk.renderer.builtin"]["renderer_options"]["mesh"]) == {"view", "supersample"}

@@ -70,6 +70,9 @@ def add(subparsers) -> None:
     p.add_argument("--renderer", metavar="NAME",
                    help=f"the renderer that draws .mp4/.gif/.png outputs (default: {DEFAULT_RENDERER}; with "
                         f"--portrait: {PORTRAIT_RENDERER}); `dtsdk plugins` lists the installed ones")
+    p.add_argument("--renderer-option", metavar="NAME=VALUE", action="append", default=[],
+                   help="an option of the renderer, repeatable (e.g. with --portrait: checkpoint=FOLDER, "
+                        "face_landmarks=FILE); `dtsdk plugins` lists each renderer's options")
     p.add_argument("--size", type=int,
                    help=f"rendered frame size in pixels (default: the renderer's own; {DEFAULT_RENDERER}: 512)")
     p.set_defaults(func=run)
@@ -91,7 +94,7 @@ def run(args):
     args.audio = args.audio[0] if args.audio else None
     renderer = pick_renderer(args)
     for out in args.output:
-        check_output(out, renderer, args.portrait, args.size)
+        check_output(out, renderer, args.portrait, args.size, args.render_options)
     _check_portrait_has_an_output(args, renderer, args.output)
     rig = get_rig(args.rig) if args.rig else None  # looked up once, passed to every output
     if args.stream and args.audio is None:
@@ -192,7 +195,7 @@ def run_many(args):
     renderer = pick_renderer(args)
     for paths in outputs.values():
         for out in paths:
-            check_output(out, renderer, args.portrait, args.size)
+            check_output(out, renderer, args.portrait, args.size, args.render_options)
     _check_portrait_has_an_output(args, renderer, [f".{f}" for f in formats])
     rig = get_rig(args.rig) if args.rig else None
 
@@ -216,7 +219,8 @@ def run_many(args):
 
 def pick_renderer(args):
     """The renderer for the rendered outputs: ``--renderer``, else ``portrait`` with ``--portrait``,
-    else ``mesh``; a one-line error when it is not installed or does not fit ``--portrait``."""
+    else ``mesh``; a one-line error when it is not installed or does not fit ``--portrait``. Also parses
+    ``--renderer-option`` for it into ``args.render_options``."""
     from dtsdk.errors import DtsdkError, PluginError
     from dtsdk.plugins import registry
     from dtsdk.renderer import get_renderer
@@ -236,6 +240,7 @@ def pick_renderer(args):
     if args.portrait and not renderer.needs_image:
         raise DtsdkError(f"--portrait {args.portrait}: the '{renderer.name}' renderer draws no picture; drop "
                          f"--renderer to use '{PORTRAIT_RENDERER}'")
+    args.render_options = renderer.parse_options(args.renderer_option)
     return renderer
 
 
@@ -252,7 +257,8 @@ def _check_portrait_has_an_output(args, renderer, outputs) -> None:
                          f"({', '.join(renderer.extensions)}), e.g. -o talk.mp4")
 
 
-def check_output(out: str, renderer, image: str | None = None, size: int | None = None) -> None:
+def check_output(out: str, renderer, image: str | None = None, size: int | None = None,
+                 options: dict | None = None) -> None:
     """Fail now, not after animating, if ``out`` cannot be written: an extension neither ``renderer``
     nor an exporter writes, what ``renderer.check`` refuses (a missing dependency, a bad ``image``),
     or a folder that cannot be written to."""
@@ -263,7 +269,7 @@ def check_output(out: str, renderer, image: str | None = None, size: int | None 
         raise DtsdkError(f"{out}: is a folder; give a file name, e.g. {Path(out) / 'take.npz'}")
     suffix = Path(out).suffix.lower()
     if _is_rendered(out, renderer):
-        renderer.check(out, image=image, size=size)
+        renderer.check(out, image=image, size=size, **(options or {}))
     else:
         try:
             get_exporter(path=out)
@@ -342,7 +348,8 @@ def _write(anim, out: str, rig, args, renderer, audio=None) -> str:
     draws on it when it has a mesh (with ``audio``, default ``args.audio``, and ``--portrait``)."""
     if _is_rendered(out, renderer):
         renderer.render(anim, out, audio=args.audio if audio is None else audio, image=args.portrait,
-                        size=args.size, rig=rig if rig is not None and rig.has_mesh else None)
+                        size=args.size, rig=rig if rig is not None and rig.has_mesh else None,
+                        **args.render_options)
     else:
         (anim.to_rig(rig) if rig is not None else anim).save(out)
     log.info("wrote %s", out)

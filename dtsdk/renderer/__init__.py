@@ -22,7 +22,7 @@ import numpy as np
 
 from dtsdk.animation import Animation
 from dtsdk.errors import DtsdkError
-from dtsdk.renderer.base import Renderer, get_renderer
+from dtsdk.renderer.base import Renderer, RendererOption, get_renderer
 from dtsdk.renderer.camera import VIEWS
 from dtsdk.renderer.frames import render_frames
 from dtsdk.renderer.video import (GIF_MAX_FPS, output_kind, save_png, write_gif, write_mp4,
@@ -97,4 +97,4 @@ def _fit_length(wave: np.ndarray, num_samples: int) -> np.ndarray:
 
 
 __all__ = ["render_animation", "render_frames", "save_png", "output_kind", "output_fps", "VIEWS", "Renderer",
-           "get_renderer", "MP4_AUDIO_RATE"]
+           "RendererOption", "get_renderer", "MP4_AUDIO_RATE"]

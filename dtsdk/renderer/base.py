@@ -2,9 +2,30 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from dtsdk.errors import DtsdkError, file_error
+
+
+@dataclass(frozen=True)
+class RendererOption:
+    """One option a renderer takes beyond the contract's: what it is (``help``), how a command-line
+    string becomes its value (``type``: str, int or float) and, when it is one of a few, ``choices``."""
+
+    help: str
+    type: type = str
+    choices: tuple[str, ...] = ()
+
+    def convert(self, pair: str, value: str):
+        try:
+            converted = self.type(value)
+        except ValueError:
+            raise DtsdkError(f"--renderer-option {pair}: '{value}' is not a{'n' if self.type is int else ''} "
+                             f"{self.type.__name__}") from None
+        if self.choices and converted not in self.choices:
+            raise DtsdkError(f"--renderer-option {pair}: choose one of {', '.join(self.choices)}")
+        return converted
 
 
 class Renderer:
@@ -28,7 +49,9 @@ class Renderer:
     :class:`~dtsdk.errors.DtsdkError` naming the file. ``render`` checks the same.
 
     Options a renderer may use or ignore: ``rig`` (the mesh rig ``dtsdk animate --rig`` names, when
-    it has a mesh); its own, documented on it.
+    it has a mesh); its own, declared in ``options`` (name -> :class:`RendererOption`), which
+    ``dtsdk animate --renderer-option NAME=VALUE`` fills (:meth:`parse_options`) and ``dtsdk plugins``
+    lists.
     """
 
     name: str = ""
@@ -37,6 +60,23 @@ class Renderer:
     needs_image: bool = False  # True: draws the picture passed as image= (dtsdk animate --portrait)
     default_size: int = 512  # frame side in pixels when size=None
     size_range: tuple[int, int] = (16, 4096)  # the sizes it draws; the mesh rasterizer's limits
+    options: dict[str, RendererOption] = {}  # its own options, by keyword name (see parse_options)
+
+    def parse_options(self, pairs: list[str] | tuple[str, ...]) -> dict:
+        """``["checkpoint=runs/x", ...]`` (``--renderer-option``) as keyword options, each converted
+        by its declared type; an unknown name, a pair without ``=`` or a bad value is a one-line error."""
+        parsed = {}
+        for pair in pairs:
+            name, sep, value = pair.partition("=")
+            name = name.strip().replace("-", "_")
+            if not sep or not name:
+                raise DtsdkError(f"--renderer-option {pair}: give NAME=VALUE")
+            if name not in self.options:
+                known = ", ".join(sorted(self.options)) or "none"
+                raise DtsdkError(f"--renderer-option {pair}: the '{self.name}' renderer has no option '{name}' "
+                                 f"(its options: {known})")
+            parsed[name] = self.options[name].convert(pair, value)
+        return parsed
 
     def check(self, output: str | os.PathLike, image: str | os.PathLike | None = None, size: int | None = None,
               **options) -> None:

@@ -2,13 +2,14 @@
 
 It is what ``dtsdk animate -o take.mp4`` draws with (``dtsdk render`` calls ``render_animation``
 itself, for its mesh-only options ``--view`` and ``--antialias``, which reach this renderer as
-``view=`` and ``supersample=``).
+``view=`` and ``supersample=``: ``dtsdk animate --renderer-option view=profile`` gives them too).
 """
 from __future__ import annotations
 
 import os
 
-from dtsdk.renderer.base import Renderer
+from dtsdk.renderer.base import Renderer, RendererOption
+from dtsdk.renderer.camera import VIEWS
 
 
 class MeshRenderer(Renderer):
@@ -16,6 +17,8 @@ class MeshRenderer(Renderer):
     extensions = (".mp4", ".gif", ".png")
     description = "Shaded software render of a mesh rig (default dtface): MP4 with audio, GIF, PNG"
     default_size = 512
+    options = {"view": RendererOption("the camera", choices=tuple(VIEWS)),
+               "supersample": RendererOption("render at N times the size and average (antialiasing)", int)}
 
     def check(self, output, image=None, size=None, **options) -> None:
         """The extension and size, then the optional dependencies the rasterizer and writer import lazily."""

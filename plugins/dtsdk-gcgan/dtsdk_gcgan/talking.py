@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dtsdk.errors import DtsdkError, MissingExtraError
-from dtsdk.renderer.base import Renderer
+from dtsdk.renderer.base import Renderer, RendererOption
 from dtsdk_gcgan.landmarks import Face, transfer_expression
 
 PROJECTION_SIZE = 256  # px of the projection; landmarks are normalised, so any size gives the same points
@@ -94,9 +94,10 @@ def loaded_portrait(checkpoint: str | None = None):
 class PortraitRenderer(Renderer):
     """The talking portrait as a dtsdk renderer: ``image`` is the face picture (PNG/JPEG).
 
-    Options besides the renderer contract's: ``face_landmarks`` (a landmark file for ``image``;
-    default: its sidecar, else MediaPipe) and ``checkpoint`` (a ``dtsdk portrait train`` folder;
-    default: the shipped 64 px model). Frames are drawn at the model's size and enlarged to ``size``.
+    Options besides the renderer contract's (``dtsdk animate --renderer-option NAME=VALUE``):
+    ``face_landmarks`` (a landmark file for ``image``; default: its sidecar, else MediaPipe) and
+    ``checkpoint`` (a ``dtsdk portrait train`` folder; default: the shipped model). Frames are drawn at
+    the model's size and enlarged to ``size``.
     """
 
     name = "portrait"
@@ -104,6 +105,9 @@ class PortraitRenderer(Renderer):
     description = "GC-GAN talking portrait: a face picture driven by the animation's projected landmarks"
     needs_image = True
     default_size = 256
+    options = {"face_landmarks": RendererOption("a landmark file of the face picture (default: its sidecar, "
+                                                "else MediaPipe)"),
+               "checkpoint": RendererOption("a `dtsdk portrait train` folder (default: the shipped model)")}
 
     def check(self, output, image=None, size=None, face_landmarks=None, checkpoint=None, **options) -> None:
         """The extension, the size, ffmpeg for MP4, and the face itself (read with its landmarks)."""

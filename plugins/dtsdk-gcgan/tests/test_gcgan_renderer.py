@@ -94,3 +94,38 @@ def test_an_output_the_portrait_cannot_write_is_one_line(speech_wav, tmp_path, c
                  "-o", str(tmp_path / "talk.gif")]) == 2
     _one_line_error(capsys, "talk.gif", "at least 16 pixels")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.wav"]
+
+
+def test_dtsdk_animate_passes_the_checkpoint_and_face_landmarks_options(small_set, speech_wav, tmp_path, capsys):
+    """`--renderer-option checkpoint=... face_landmarks=...` reach the renderer: the frames are those of that
+    checkpoint (not the shipped one) for a face whose landmarks come from the named file."""
+    import shutil
+
+    from PIL import Image
+
+    from dtsdk.animation import Animation
+    from dtsdk_gcgan.train import PortraitRecipe, train
+
+    recipe = PortraitRecipe.from_yaml("tiny")
+    recipe.steps = 1
+    train(recipe, output=tmp_path / "ckpt", data=small_set)
+    face = tmp_path / "me.png"  # no sidecar beside it: its landmarks come only from the option
+    shutil.copy(FACE, face)
+    shutil.copy(FACE.with_suffix(".json"), tmp_path / "me_points.json")
+    common = ["animate", str(speech_wav), "--portrait", str(face), "--size", "64", "--seed", "0"]
+    assert main(common + ["-o", str(tmp_path / "no-landmarks.gif")]) == 2
+    _one_line_error(capsys, "me.png")
+    assert main(common + ["--renderer-option", f"checkpoint={tmp_path / 'ckpt'}", "--renderer-option",
+                          f"face_landmarks={tmp_path / 'me_points.json'}", "-o", str(tmp_path / "talk.gif"),
+                          "-o", str(tmp_path / "talk.npz")]) == 0
+    animation = Animation.load(tmp_path / "talk.npz")
+    PORTRAIT.render(animation, tmp_path / "tiny.gif", image=face, size=64, checkpoint=tmp_path / "ckpt",
+                    face_landmarks=tmp_path / "me_points.json")
+    PORTRAIT.render(animation, tmp_path / "shipped.gif", image=FACE, size=64)
+
+    def first(name):
+        with Image.open(tmp_path / name) as im:
+            return np.asarray(im.convert("RGB")).astype(int)
+
+    assert np.array_equal(first("talk.gif"), first("tiny.gif"))
+    assert np.abs(first("talk.gif") - first("shipped.gif")).mean() > 5  # an untrained model draws no face
