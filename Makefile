@@ -6,7 +6,7 @@ PIP := $(PYTHON) -m pip
 TORCH ?= torch==2.13.0
 OUT ?= out
 
-.PHONY: system-deps install install-dev demo test
+.PHONY: system-deps install install-dev demo test test-mediapipe
 
 system-deps:
 	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
@@ -38,3 +38,13 @@ demo: install
 test: install-dev
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest -q
+	$(MAKE) test-mediapipe
+
+# The portrait plugin's MediaPipe path (landmarks found in photos). mediapipe==0.10.21, the last
+# release with its models in the wheel, wants numpy<2 and protobuf<5, which would break the main
+# environment (numpy 2, onnx), so it gets a venv of its own on top of it.
+MEDIAPIPE_VENV ?= .venv-mediapipe
+test-mediapipe:
+	$(PYTHON) -m venv --system-site-packages $(MEDIAPIPE_VENV)
+	$(MEDIAPIPE_VENV)/bin/python -m pip install -q "mediapipe==0.10.21"
+	$(MEDIAPIPE_VENV)/bin/python -m pytest -q -p no:cacheprovider plugins/dtsdk-gcgan

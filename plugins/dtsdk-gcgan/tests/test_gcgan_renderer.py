@@ -10,6 +10,7 @@ import pytest
 from dtsdk.cli import main
 from dtsdk.plugins import registry
 from dtsdk.testing import RendererContract
+from dtsdk_gcgan.landmarks import mediapipe_available
 from dtsdk_gcgan.talking import PORTRAIT
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "dtsdk_gcgan" / "examples"
@@ -58,12 +59,7 @@ def test_portrait_animate_and_dtsdk_animate_draw_the_same_frames(tmp_path):
     """`dtsdk portrait animate` goes through the same renderer: from the same animation, the same GIF."""
     from PIL import Image
 
-    from dtsdk.animation import Animation
-    from dtsdk.rigs.arkit import ARKIT52
-
-    weights = np.zeros((6, 52), np.float32)
-    weights[:, ARKIT52.index("jawOpen")] = np.linspace(0, 1, 6)
-    animation = Animation(weights, list(ARKIT52), 24.0, "arkit52")
+    animation = _opening_mouth()
     animation.save(tmp_path / "open.npz")
     assert main(["portrait", "animate", str(tmp_path / "open.npz"), "--face", str(FACE), "--size", "64",
                  "-o", str(tmp_path / "command.gif")]) == 0
@@ -113,8 +109,9 @@ def test_dtsdk_animate_passes_the_checkpoint_and_face_landmarks_options(small_se
     shutil.copy(FACE, face)
     shutil.copy(FACE.with_suffix(".json"), tmp_path / "me_points.json")
     common = ["animate", str(speech_wav), "--portrait", str(face), "--size", "64", "--seed", "0"]
-    assert main(common + ["-o", str(tmp_path / "no-landmarks.gif")]) == 2
-    _one_line_error(capsys, "me.png")
+    if not mediapipe_available():  # with it, MediaPipe would find the face
+        assert main(common + ["-o", str(tmp_path / "no-landmarks.gif")]) == 2
+        _one_line_error(capsys, "me.png")
     assert main(common + ["--renderer-option", f"checkpoint={tmp_path / 'ckpt'}", "--renderer-option",
                           f"face_landmarks={tmp_path / 'me_points.json'}", "-o", str(tmp_path / "talk.gif"),
                           "-o", str(tmp_path / "talk.npz")]) == 0
@@ -129,3 +126,48 @@ def test_dtsdk_animate_passes_the_checkpoint_and_face_landmarks_options(small_se
 
     assert np.array_equal(first("talk.gif"), first("tiny.gif"))
     assert np.abs(first("talk.gif") - first("shipped.gif")).mean() > 5  # an untrained model draws no face
+
+
+needs_mediapipe = pytest.mark.skipif(not mediapipe_available(),
+                                     reason="mediapipe is not installed (make test-mediapipe runs these)")
+
+
+@needs_mediapipe
+def test_a_face_without_landmarks_is_found_by_mediapipe_and_talks(speech_wav, tmp_path, capsys):
+    """A picture with no sidecar and no landmark file: MediaPipe finds the face, the portrait speaks."""
+    import shutil
+
+    from PIL import Image
+
+    face = tmp_path / "render.png"
+    shutil.copy(FACE, face)  # without its sidecar
+    summary = PORTRAIT.render(_opening_mouth(), tmp_path / "talk.gif", image=face, size=64)
+    assert summary["face_landmarks"] == "mediapipe" and summary["frames"] == 6
+    with Image.open(tmp_path / "talk.gif") as im:
+        im.seek(im.n_frames - 1)
+        last = np.asarray(im.convert("RGB")).astype(float)
+    with Image.open(tmp_path / "talk.gif") as im:
+        first = np.asarray(im.convert("RGB")).astype(float)
+    assert first.std() > 20 and np.abs(last - first).mean() > 0.5  # a face, and the mouth opening changes it
+    assert main(["animate", str(speech_wav), "--portrait", str(face), "--size", "64", "-o",
+                 str(tmp_path / "cli.png")]) == 0
+
+
+@needs_mediapipe
+def test_a_picture_with_no_face_is_one_line_before_the_model_runs(speech_wav, tmp_path, capsys, no_model):
+    from dtsdk.renderer.video import save_png
+
+    wall = tmp_path / "wall.png"
+    save_png(np.full((128, 128, 3), 200, np.uint8), wall)
+    assert main(["animate", str(speech_wav), "--portrait", str(wall), "-o", str(tmp_path / "talk.mp4")]) == 2
+    _one_line_error(capsys, "wall.png", "no face found")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.wav", "wall.png"]
+
+
+def _opening_mouth():
+    from dtsdk.animation import Animation
+    from dtsdk.rigs.arkit import ARKIT52
+
+    weights = np.zeros((6, 52), np.float32)
+    weights[:, ARKIT52.index("jawOpen")] = np.linspace(0, 1, 6)
+    return Animation(weights, list(ARKIT52), 24.0, "arkit52")
