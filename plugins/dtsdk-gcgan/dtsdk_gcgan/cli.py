@@ -1,6 +1,6 @@
 """``dtsdk portrait ...``: thin commands over :mod:`dtsdk_gcgan.portrait`, ``.talking`` and ``.train``.
 
-- ``train RECIPE [-o OUT]``: train a model (shipped recipes: tiny, shipped, shipped-no-contrastive, default).
+- ``train RECIPE [-o OUT]``: train a model (a recipe file, or one in ``dtsdk_gcgan/recipes/`` by name).
 - ``transfer --face A.png --expression-from B.png -o out.png``: A with B's expression.
 - ``interpolate --face A.png [--from L1] --to L2 --steps N -o strip.png|.gif``.
 - ``animate SPEECH.wav|ANIMATION --face me.png -o talk.mp4``: the talking portrait, through the same
@@ -20,9 +20,10 @@ def add(subparsers) -> None:
                                                "talking portraits, training")
     sub = p.add_subparsers(dest="portrait_command", metavar="PORTRAIT_COMMAND")
 
-    t = sub.add_parser("train", help="train from a recipe (shipped: tiny, shipped, default) on the synthetic set")
-    t.add_argument("recipe", help="a shipped recipe name (tiny, shipped, shipped-no-contrastive, default) "
-                                  "or a recipe YAML file")
+    from dtsdk_gcgan.shipped import shipped_recipes
+
+    t = sub.add_parser("train", help="train from a recipe on the synthetic set")
+    t.add_argument("recipe", help=f"a shipped recipe name ({', '.join(shipped_recipes())}) or a recipe YAML file")
     t.add_argument("-o", "--output", help="checkpoint folder (default: the recipe's `output`)")
     t.set_defaults(func=run_train)
 
@@ -83,7 +84,10 @@ def add(subparsers) -> None:
 
 
 def _model_options(parser) -> None:
-    parser.add_argument("--checkpoint", help="a portrait checkpoint folder (default: the one shipped in the package)")
+    from dtsdk_gcgan.shipped import shipped_checkpoints
+
+    parser.add_argument("--checkpoint", help="a portrait checkpoint folder, or a shipped one by name "
+                                             f"({', '.join(shipped_checkpoints())}; default: the first)")
 
 
 def run_train(args):

@@ -1,6 +1,7 @@
 """The portrait API the commands call: a trained GC-GAN drawing one face at other faces' expressions.
 
-``Portrait()`` loads the checkpoint shipped in the package (``checkpoints/portrait-64``); every
+``Portrait()`` loads the default checkpoint shipped in the package (:mod:`dtsdk_gcgan.shipped`;
+``Portrait("portrait-64")`` another shipped one by name, ``Portrait("runs/x")`` a trained folder); every
 method takes and returns uint8 RGB images (S, S, 3) and normalised landmarks (68, 2) (see
 :mod:`dtsdk_gcgan.landmarks` for where landmarks come from and the frame they are in).
 
@@ -21,19 +22,21 @@ import numpy as np
 import torch
 
 from dtsdk.errors import DtsdkError
+from dtsdk_gcgan.shipped import checkpoint_folder
 from dtsdk_gcgan.landmarks import Face, LandmarkSet, estimated_neutral, read_expression, read_face, transfer_expression
 
-SHIPPED_CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "portrait-64"
+SHIPPED_CHECKPOINT = checkpoint_folder(None)  # the default one
 MODES = ("displacement", "raw")
 
 
 class Portrait:
-    """A loaded portrait model. ``checkpoint``: a folder from ``dtsdk portrait train`` (default: the shipped one)."""
+    """A loaded portrait model. ``checkpoint``: a folder from ``dtsdk portrait train`` or the name of a
+    shipped checkpoint (default: the default shipped one)."""
 
     def __init__(self, checkpoint: str | os.PathLike | None = None, batch_size: int = 16):
         from dtsdk_gcgan.train import load_checkpoint
 
-        folder = Path(checkpoint) if checkpoint is not None else SHIPPED_CHECKPOINT
+        folder = checkpoint_folder(checkpoint)
         if checkpoint is None and not (folder / "model.safetensors").is_file():
             raise DtsdkError(f"{folder}: the shipped portrait checkpoint is missing from this install; "
                              "reinstall dtsdk-gcgan or give --checkpoint")

@@ -107,7 +107,8 @@ class PortraitRenderer(Renderer):
     default_size = 256
     options = {"face_landmarks": RendererOption("a landmark file of the face picture (default: its sidecar, "
                                                 "else MediaPipe)"),
-               "checkpoint": RendererOption("a `dtsdk portrait train` folder (default: the shipped model)")}
+               "checkpoint": RendererOption("a `dtsdk portrait train` folder or a shipped checkpoint's name "
+                                             "(default: the default shipped model)")}
 
     def check(self, output, image=None, size=None, face_landmarks=None, checkpoint=None, **options) -> None:
         """The extension, the size, ffmpeg for MP4, and the face itself (read with its landmarks)."""

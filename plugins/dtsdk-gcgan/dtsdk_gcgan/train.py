@@ -17,11 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from dtsdk.errors import DtsdkError
+from dtsdk_gcgan.shipped import RECIPE_DIR, shipped_recipes
 from dtsdk.utils.config import dataclass_from_dict
 from dtsdk_gcgan.model import GCGAN, GCGANConfig, contrastive_loss, contrastive_pairs, gradient_penalty
 from dtsdk_gcgan.synthetic import NUM_EXPRESSIONS, SyntheticSet, generate
 
-RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
 
 
 @dataclass
@@ -82,7 +82,7 @@ def find_portrait_recipe(value: str | os.PathLike) -> Path:
     text = os.fspath(value)
     if "/" in text or os.sep in text or text.endswith((".yaml", ".yml")):
         return Path(text)
-    shipped = sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
+    shipped = shipped_recipes()
     if text not in shipped:
         raise DtsdkError(f"{text}: no portrait recipe of that name; shipped: {', '.join(shipped)} "
                          "(or give the path of a recipe file)")

@@ -12,6 +12,7 @@ from dtsdk.cli import main
 from dtsdk.errors import DtsdkError
 from dtsdk_gcgan import landmarks as lm
 from dtsdk_gcgan.portrait import SHIPPED_CHECKPOINT, Portrait
+from dtsdk_gcgan.shipped import DEFAULT_CHECKPOINT, checkpoint_folder, shipped_checkpoints
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "dtsdk_gcgan" / "examples"
 FACE = EXAMPLES / "person10000_neutral.png"
@@ -23,6 +24,9 @@ def portrait():
     return Portrait()
 
 
+SHIPPED = shipped_checkpoints()
+
+
 def _one_line_error(capsys, *names):
     err = capsys.readouterr().err.strip()
     assert err.startswith("dtsdk: error:") and "\n" not in err, err
@@ -31,17 +35,34 @@ def _one_line_error(capsys, *names):
     return err
 
 
-def test_shipped_checkpoint_is_small_float16_without_the_critic():
+def test_the_default_checkpoint_is_shipped_and_found_by_name():
+    assert SHIPPED[0] == DEFAULT_CHECKPOINT and SHIPPED_CHECKPOINT == checkpoint_folder(None)
+    assert (SHIPPED_CHECKPOINT / "model.safetensors").is_file()
+    for name in SHIPPED:
+        assert Portrait(name).checkpoint == str(checkpoint_folder(name))
+        assert Portrait(name).size == int(name.removeprefix("portrait-"))  # named for its size
+
+
+def test_a_folder_of_a_shipped_name_wins_over_the_shipped_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "portrait-64").mkdir()
+    assert checkpoint_folder("portrait-64") == Path("portrait-64")  # the user's folder, not the package's
+    with pytest.raises(DtsdkError, match="portrait-64"):
+        Portrait("portrait-64")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_checkpoint_is_small_float16_without_the_critic(name):
     from safetensors import safe_open
 
-    weights = SHIPPED_CHECKPOINT / "model.safetensors"
+    weights = checkpoint_folder(name) / "model.safetensors"
     assert weights.stat().st_size < 5e6
     with safe_open(str(weights), "pt") as f:
         keys = list(f.keys())
         assert f.get_tensor("generator.fc.weight").dtype.is_floating_point
         assert str(f.get_tensor("generator.fc.weight").dtype) == "torch.float16"
     assert not any(k.startswith("discriminator.") for k in keys)
-    config = json.loads((SHIPPED_CHECKPOINT / "config.json").read_text())
+    config = json.loads((checkpoint_folder(name) / "config.json").read_text())
     assert config["inference_only"] and config["trained"]["steps"] == config["recipe"]["steps"]
 
 
@@ -52,29 +73,32 @@ def test_shipped_model_moves_the_mouth_toward_the_target(portrait):
     face = portrait.face(FACE)
     target = portrait.face(EXAMPLES / "person10000_open_mouth.png")
     at_open, at_neutral = portrait.generate(face.image, np.stack([target.landmarks, face.landmarks])).astype(float)
-    mouth = slice(38, 56), slice(20, 44)  # rows, columns of the mouth at 64 px
+    s = portrait.size / 64
+    mouth = slice(round(38 * s), round(56 * s)), slice(round(20 * s), round(44 * s))  # rows, columns of the mouth
     assert np.abs(at_open[mouth] - target.image[mouth]).mean() < np.abs(at_neutral[mouth] - target.image[mouth]).mean()
 
 
-def test_transfer_command_writes_the_image_and_both_modes(tmp_path, capsys):
+def test_transfer_command_writes_the_image_and_both_modes(portrait, tmp_path, capsys):
+    size = portrait.size  # the default model's; outputs are at it
     out = tmp_path / "out.png"
     assert main(["portrait", "transfer", "--face", str(FACE), "--expression-from",
                  str(EXAMPLES / "person10001_smile.png"), "-o", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["face_landmarks"] == "sidecar" and Image.open(out).size == (64, 64)
+    assert summary["face_landmarks"] == "sidecar" and Image.open(out).size == (size, size)
     both = tmp_path / "both.png"
     assert main(["portrait", "transfer", "--face", str(FACE), "--expression-from",
                  str(EXAMPLES / "person10001_smile.png"), "--mode", "both", "-o", str(both)]) == 0
-    assert Image.open(both).size == (4 * 64 + 3 * 2, 64)  # face, source, displacement, raw
+    assert Image.open(both).size == (4 * size + 3 * 2, size)  # face, source, displacement, raw
 
 
-def test_interpolate_command_strip_and_gif(tmp_path):
+def test_interpolate_command_strip_and_gif(portrait, tmp_path):
+    size = portrait.size
     strip = tmp_path / "strip.png"
     assert main(["portrait", "interpolate", "--face", str(FACE), "--to", str(EXAMPLES / "person10001_open_mouth.png"),
                  "--steps", "5", "-o", str(strip)]) == 0
     image = np.asarray(Image.open(strip))
-    assert image.shape == (64, 5 * 64, 3)
-    frames = image.reshape(64, 5, 64, 3).transpose(1, 0, 2, 3).astype(float)
+    assert image.shape == (size, 5 * size, 3)
+    frames = image.reshape(size, 5, size, 3).transpose(1, 0, 2, 3).astype(float)
     change = np.abs(np.diff(frames, axis=0)).mean((1, 2, 3))
     assert change.min() > 0  # every step moves
     landmark_file = tmp_path / "open.npy"  # the same target as a landmark file, pixels of its 128 px image
