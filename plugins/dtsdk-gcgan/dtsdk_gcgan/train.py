@@ -1,4 +1,4 @@
-"""Training GC-GAN on the synthetic set: the recipe, one seeded loop, safetensors checkpoints.
+"""Training GC-GAN on the synthetic set (or a folder of faces): the recipe, one seeded loop, safetensors checkpoints.
 
 A step is ``n_critic`` critic updates (WGAN-GP, plus the classifier head on real images), then one
 update of the geometry encoder, image encoder and generator together. Each training example is a
@@ -41,6 +41,7 @@ class DataSettings:
     identities: int = 32
     expressions_per_identity: int = 10
     seed: int = 0
+    folder: str | None = None  # train on a folder of images instead (dtsdk_gcgan.folder); the rest is then unused
 
 
 @dataclass
@@ -144,6 +145,17 @@ def _batch(data: SyntheticSet, source_idx, target_idx, images: torch.Tensor):
     return images[source_idx], images[target_idx], landmarks, labels
 
 
+def training_set(recipe: PortraitRecipe) -> SyntheticSet:
+    """The recipe's training faces: its ``data.folder`` of images (:mod:`dtsdk_gcgan.folder`) if it
+    names one, else the synthetic population (:mod:`dtsdk_gcgan.synthetic`)."""
+    if recipe.data.folder:
+        from dtsdk_gcgan.folder import read_folder
+
+        return read_folder(recipe.data.folder, recipe.model.image_size)
+    return generate(recipe.data.identities, recipe.data.expressions_per_identity, recipe.model.image_size,
+                    seed=recipe.data.seed)
+
+
 def train(recipe: PortraitRecipe, output: str | os.PathLike | None = None, data: SyntheticSet | None = None,
           progress=None) -> dict:
     """Train ``recipe`` (seeded: the same recipe gives the same weights on one machine); writes
@@ -153,8 +165,7 @@ def train(recipe: PortraitRecipe, output: str | os.PathLike | None = None, data:
     generator = torch.Generator().manual_seed(recipe.seed)
     started = time.perf_counter()
     if data is None:
-        data = generate(recipe.data.identities, recipe.data.expressions_per_identity, recipe.model.image_size,
-                        seed=recipe.data.seed)
+        data = training_set(recipe)
     if data.images.shape[1] != recipe.model.image_size:
         raise DtsdkError(f"the training images are {data.images.shape[1]} px but the model is "
                          f"{recipe.model.image_size} px")
