@@ -5,6 +5,7 @@
 - ``interpolate --face A.png [--from L1] --to L2 --steps N -o strip.png|.gif``.
 - ``animate SPEECH.wav|ANIMATION --face me.png -o talk.mp4``: the talking portrait, through the same
   ``portrait`` renderer as ``dtsdk animate SPEECH.wav --portrait me.png -o talk.mp4``.
+- ``landmarks IN -o OUT``: the face's landmarks in an image or each frame of a video (MediaPipe).
 - ``samples OUT_DIR``: synthetic faces with their landmark sidecars, to try the commands on.
 """
 from __future__ import annotations
@@ -70,6 +71,12 @@ def add(subparsers) -> None:
     _model_options(a)
     a.add_argument("-o", "--output", required=True, help="talk.mp4 (with the audio), talk.gif or a still .png")
     a.set_defaults(func=run_animate)
+
+    m = sub.add_parser("landmarks", help="find the face's 68 landmarks in an image or each frame of a video "
+                                         "(MediaPipe) and write them as a landmark file")
+    m.add_argument("input", help="an image (PNG/JPEG) or a video (.mp4, .mov, ...)")
+    m.add_argument("-o", "--output", required=True, help="points.npy, points.json, or points.txt (an image only)")
+    m.set_defaults(func=run_landmarks)
 
     s = sub.add_parser("samples", help="render synthetic faces (PNG + landmark sidecar JSON) to try the commands on")
     s.add_argument("output", help="folder to write into")
@@ -195,6 +202,19 @@ def _animation_of(args):
     audio_info(args.input)  # a missing or non-audio file fails here, before the model loads
     talker = Talker(args.model, identity=args.identity)
     return talker.animate(args.input, seed=args.seed), args.input
+
+
+def run_landmarks(args):
+    from dtsdk_gcgan.track import OUTPUT_SUFFIXES, find_landmarks, write_landmarks
+
+    _check_output(args.output, OUTPUT_SUFFIXES)
+    found = find_landmarks(args.input)
+    write_landmarks(found, args.output)
+    frames = 1 if found["fps"] is None else len(found["landmarks"])
+    log.info("wrote %s: landmarks of %d frame(s)%s", args.output, frames,
+             f", {len(found['missing'])} without a face (nearest frame's points)" if found["missing"] else "")
+    return {"input": args.input, "output": args.output, "frames": frames, "missing": found["missing"],
+            "fps": found["fps"], "size": found["size"]}
 
 
 def run_samples(args):
