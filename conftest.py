@@ -46,3 +46,14 @@ def no_model(monkeypatch):
         raise AssertionError("the model was loaded before the inputs and outputs were checked")
 
     monkeypatch.setattr(dtsdk.inference, "Talker", talker)
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory):
+    """The built-in `tiny` corpus recipe, built once per session; tests only read it (the plugins' too)."""
+    from dtsdk.corpus.build import build_corpus
+    from dtsdk.corpus.recipe import CorpusRecipe
+
+    out = tmp_path_factory.mktemp("tiny") / "corpus"
+    build_corpus(CorpusRecipe.from_yaml("tiny"), out)
+    return out

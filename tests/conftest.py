@@ -20,12 +20,3 @@ def _isolated_dtsdk_home(tmp_path_factory):
     patch.undo()
 
 
-@pytest.fixture(scope="session")
-def tiny_corpus(tmp_path_factory):
-    """The built-in `tiny` corpus recipe, built once per session; tests only read it."""
-    from dtsdk.corpus.build import build_corpus
-    from dtsdk.corpus.recipe import CorpusRecipe
-
-    out = tmp_path_factory.mktemp("tiny") / "corpus"
-    build_corpus(CorpusRecipe.from_yaml("tiny"), out)
-    return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -45,6 +46,11 @@ EXPRESSIONS: tuple[tuple[str, dict[str, float]], ...] = (
 )
 EXPRESSION_NAMES = tuple(name for name, _ in EXPRESSIONS)
 NUM_EXPRESSIONS = len(EXPRESSIONS)
+# The label of a speech frame drawn from a corpus: none of the six. The nearest prototype in weight
+# space would call 98% of the default corpus's frames neutral (measured), which would teach the
+# classifier and the contrastive pairs that a half-open mouth is neutral; unlabelled samples train
+# the image terms (reconstruction, adversarial, feature matching) and L_gr only.
+UNLABELLED = -1
 
 # Skin albedo (linear-ish RGB 0..1) from light to dark; a person's tone is a blend of two neighbours.
 SKIN_TONES = np.array([(0.93, 0.78, 0.68), (0.86, 0.66, 0.55), (0.74, 0.54, 0.42), (0.58, 0.40, 0.30),
@@ -75,7 +81,8 @@ class Identity:
 @dataclass
 class SyntheticSet:
     """Rendered samples, stacked: ``images`` uint8 (N, H, W, 3), ``landmarks`` float32 (N, 68, 2) in
-    [-1, 1], ``labels`` int64 (N,) indices into :data:`EXPRESSION_NAMES`, ``identities`` int64 (N,)."""
+    [-1, 1], ``labels`` int64 (N,) indices into :data:`EXPRESSION_NAMES` (or :data:`UNLABELLED`),
+    ``identities`` int64 (N,)."""
     images: np.ndarray
     landmarks: np.ndarray
     labels: np.ndarray
@@ -262,24 +269,49 @@ def render_person(person: Identity, arkit_weights: np.ndarray, size: int = 64,
     return image, landmarks.astype(np.float32)
 
 
+def corpus_frames(root, split: str = "train") -> np.ndarray:
+    """Every motion frame of the ``split`` clips of the dtsdk corpus at ``root``: ARKit weights (N, 52).
+
+    Speech as the corpus articulates it (visemes, coarticulation, blinks, brows, per-speaker styles),
+    so the portrait learns the mouth shapes a talking portrait is driven through, which the six
+    prototypes and their variants do not cover."""
+    from dtsdk.animation import Animation
+    from dtsdk.corpus.manifest import read_manifest
+
+    clips = [c for c in read_manifest(root)["clips"] if c["split"] == split]
+    if not clips:
+        raise DtsdkError(f"{root}: the corpus has no '{split}' clips to draw expressions from")
+    return np.concatenate([Animation.load(Path(root) / c["motion"]).arkit_weights() for c in clips])
+
+
 def generate(num_identities: int, expressions_per_identity: int = NUM_EXPRESSIONS, size: int = 64,
-             seed: int = 0, prototypes: bool = True, first_identity: int = 0) -> SyntheticSet:
+             seed: int = 0, prototypes: bool = True, first_identity: int = 0, speech_frames: np.ndarray | None = None,
+             speech_per_identity: int = 0) -> SyntheticSet:
     """Render ``num_identities`` people at ``expressions_per_identity`` expressions each.
 
     With ``prototypes`` each person shows the labelled prototypes first (neutral, smile, ...), then
-    sampled variants; without, all are sampled variants of randomly chosen labels. Identities are
-    numbered from ``first_identity``, so held-out people can be drawn from the same population.
+    sampled variants; without, all are sampled variants of randomly chosen labels. With
+    ``speech_frames`` (ARKit weights (N, 52), e.g. :func:`corpus_frames`) each person also shows
+    ``speech_per_identity`` of them drawn at random, labelled :data:`UNLABELLED`.
+    Identities are numbered from ``first_identity``, so held-out people can be drawn from the same
+    population.
     """
     if num_identities < 1 or expressions_per_identity < 1:
         raise DtsdkError("the synthetic set needs at least one identity and one expression per identity")
     if not 16 <= size <= 1024:
         raise DtsdkError(f"image size must be between 16 and 1024 pixels, got {size}")
     rng = np.random.default_rng([seed, 1 << 20])
+    speech_rng = np.random.default_rng([seed, 1 << 21])  # its own stream: the other samples stay as they were
+    if speech_per_identity and (speech_frames is None or not len(speech_frames)):
+        raise DtsdkError("speech_per_identity needs speech frames (a corpus) to draw from")
     images, landmarks, labels, identities, backgrounds = [], [], [], [], []
     for identity_id in range(first_identity, first_identity + num_identities):
         person = draw_identity(identity_id, seed)
-        for k in range(expressions_per_identity):
-            if prototypes and k < NUM_EXPRESSIONS:
+        for k in range(expressions_per_identity + speech_per_identity):
+            if k >= expressions_per_identity:
+                weights = np.clip(speech_frames[speech_rng.integers(len(speech_frames))], 0, 1)
+                label = UNLABELLED
+            elif prototypes and k < NUM_EXPRESSIONS:
                 label, weights = k, expression_weights(k)
             else:
                 label = int(rng.integers(NUM_EXPRESSIONS))

@@ -20,7 +20,7 @@ from dtsdk.errors import DtsdkError
 from dtsdk_gcgan.shipped import RECIPE_DIR, shipped_recipes
 from dtsdk.utils.config import dataclass_from_dict
 from dtsdk_gcgan.model import GCGAN, GCGANConfig, contrastive_loss, contrastive_pairs, gradient_penalty
-from dtsdk_gcgan.synthetic import NUM_EXPRESSIONS, SyntheticSet, generate
+from dtsdk_gcgan.synthetic import NUM_EXPRESSIONS, UNLABELLED, SyntheticSet, corpus_frames, generate
 
 
 
@@ -42,6 +42,8 @@ class DataSettings:
     expressions_per_identity: int = 10
     seed: int = 0
     folder: str | None = None  # train on a folder of images instead (dtsdk_gcgan.folder); the rest is then unused
+    corpus: str | None = None  # a built dtsdk corpus: its train clips' motion frames, rendered too
+    corpus_frames: int = 0  # per person, speech frames drawn from `corpus` (besides the expressions above)
 
 
 @dataclass
@@ -113,16 +115,24 @@ def generator_losses(model: GCGAN, weights: LossWeights, source, target, landmar
     with torch.no_grad():
         real_features = model.discriminator(target)[2]
     partner, same = contrastive_pairs(labels, generator)
+    known = (labels != UNLABELLED) & (labels[partner] != UNLABELLED)  # pairs the rule can judge
     terms = {
         "reconstruction": F.l1_loss(fake, target),
         "adversarial": -score.mean(),
-        "classification": F.cross_entropy(logits, labels),
+        "classification": labelled_cross_entropy(logits, labels),
         "feature_matching": F.l1_loss(fake_features, real_features),
-        "contrastive": contrastive_loss(code, code[partner], same, model.config.contrastive_margin),
+        "contrastive": (contrastive_loss(code[known], code[partner][known], same[known],
+                                         model.config.contrastive_margin) if known.any() else code.sum() * 0),
         "geometry_reconstruction": F.mse_loss(model.geometry.reconstruct(code), landmarks),
     }
     terms["loss"] = sum(getattr(weights, name) * value for name, value in terms.items())
     return terms
+
+
+def labelled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the samples with an expression label (speech frames have none); 0 for none."""
+    known = labels != UNLABELLED
+    return F.cross_entropy(logits[known], labels[known]) if known.any() else logits.sum() * 0
 
 
 def critic_losses(model: GCGAN, weights: LossWeights, source, target, landmarks, labels,
@@ -134,7 +144,7 @@ def critic_losses(model: GCGAN, weights: LossWeights, source, target, landmarks,
     fake_score = model.discriminator(fake)[0]
     wasserstein = fake_score.mean() - real_score.mean()
     penalty = gradient_penalty(model.discriminator, target, fake, generator)
-    classification = F.cross_entropy(real_logits, labels)
+    classification = labelled_cross_entropy(real_logits, labels)
     loss = wasserstein + weights.gradient_penalty * penalty + weights.classification * classification
     return {"critic": wasserstein, "gradient_penalty": penalty, "real_classification": classification, "loss": loss}
 
@@ -152,8 +162,12 @@ def training_set(recipe: PortraitRecipe) -> SyntheticSet:
         from dtsdk_gcgan.folder import read_folder
 
         return read_folder(recipe.data.folder, recipe.model.image_size)
-    return generate(recipe.data.identities, recipe.data.expressions_per_identity, recipe.model.image_size,
-                    seed=recipe.data.seed)
+    data = recipe.data
+    if data.corpus_frames and not data.corpus:
+        raise DtsdkError("data.corpus_frames needs data.corpus: the folder of a built dtsdk corpus")
+    speech = corpus_frames(data.corpus) if data.corpus and data.corpus_frames else None
+    return generate(data.identities, data.expressions_per_identity, recipe.model.image_size, seed=data.seed,
+                    speech_frames=speech, speech_per_identity=data.corpus_frames)
 
 
 def train(recipe: PortraitRecipe, output: str | os.PathLike | None = None, data: SyntheticSet | None = None,

@@ -83,3 +83,33 @@ def test_preview_grid_draws_every_sample_with_its_landmarks(small_set, tmp_path)
     assert (grid == LANDMARK_COLOR).all(-1).sum() > 68 * len(small_set)  # a plus sign per landmark
     main([str(tmp_path / "grid.png"), "--identities", "1", "--expressions", "2", "--size", "32"])
     assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+# ---- speech frames from a corpus: unlabelled samples ------------------------------------------
+def test_speech_frames_from_a_corpus_are_rendered_unlabelled(tiny_corpus):
+    from dtsdk.rigs.arkit import ARKIT52
+    from dtsdk_gcgan.synthetic import UNLABELLED, corpus_frames
+
+    frames = corpus_frames(tiny_corpus)  # (N, 52): every train frame
+    assert frames.ndim == 2 and frames.shape[1] == 52 and len(frames) > 300
+    assert frames[:, ARKIT52.index("jawOpen")].max() > 0.2  # speech opens the jaw
+    data = generate(2, 6, size=32, speech_frames=frames, speech_per_identity=3)
+    assert len(data) == 2 * 9
+    labels = data.labels.reshape(2, 9)
+    assert (labels[:, :6] == np.arange(6)).all() and (labels[:, 6:] == UNLABELLED).all()
+    plain = generate(2, 6, size=32)
+    assert np.array_equal(plain.images, data.images.reshape(2, 9, 32, 32, 3)[:, :6].reshape(-1, 32, 32, 3))
+
+
+def test_speech_frames_need_a_corpus(tmp_path):
+    from dtsdk_gcgan.train import PortraitRecipe, training_set
+
+    with pytest.raises(DtsdkError, match="speech_per_identity needs speech frames"):
+        generate(1, 1, size=32, speech_per_identity=2)
+    recipe = PortraitRecipe.from_yaml("tiny")
+    recipe.data.corpus_frames = 2
+    with pytest.raises(DtsdkError, match="data.corpus_frames needs data.corpus"):
+        training_set(recipe)
+    recipe.data.corpus = str(tmp_path)
+    with pytest.raises(DtsdkError, match="not a dtsdk corpus"):
+        training_set(recipe)

@@ -86,3 +86,31 @@ def test_a_checkpoint_that_does_not_fit_is_a_one_line_error(small_set, tmp_path)
     assert "\n" not in str(err.value)
     with pytest.raises(DtsdkError, match="not a portrait checkpoint"):
         load_checkpoint(tmp_path)
+
+
+def test_unlabelled_samples_train_the_image_terms_only(small_set):
+    """Speech frames carry no expression label: the classifier and the contrastive pairs skip them,
+    the image terms do not; an all-unlabelled batch still gives finite losses."""
+    from dtsdk_gcgan.synthetic import UNLABELLED
+    from dtsdk_gcgan.train import critic_losses, labelled_cross_entropy
+
+    torch.manual_seed(0)
+    recipe = _tiny_recipe()
+    model = GCGAN(recipe.model)
+    images = to_tensor(small_set.images[:8])
+    points = torch.from_numpy(small_set.landmarks[:8])
+    labels = torch.from_numpy(small_set.labels[:8]).clone()
+    logits = torch.randn(8, 6)
+    mixed = labels.clone()
+    mixed[4:] = UNLABELLED
+    expected = torch.nn.functional.cross_entropy(logits[:4], labels[:4])
+    assert torch.isclose(labelled_cross_entropy(logits, mixed), expected)
+    none = torch.full_like(labels, UNLABELLED)
+    assert float(labelled_cross_entropy(logits, none)) == 0.0
+    for batch_labels in (mixed, none):
+        g = generator_losses(model, recipe.losses, images, images, points, batch_labels)
+        d = critic_losses(model, recipe.losses, images, images, points, batch_labels)
+        assert all(torch.isfinite(v) for v in [*g.values(), *d.values()])
+        assert float(g["reconstruction"].detach()) > 0
+    g = generator_losses(model, recipe.losses, images, images, points, none)
+    assert float(g["classification"]) == 0.0 and float(g["contrastive"]) == 0.0
