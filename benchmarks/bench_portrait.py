@@ -1,8 +1,8 @@
 """The GC-GAN portrait plugin (issue 12) on held-out synthetic people: reconstruction, landmarks, identity,
 transfer modes, interpolation smoothness, the no-contrastive ablation, and a real photograph.
 
-    python benchmarks/bench_portrait.py [--checkpoint DIR] [--people 16] [--first 10000]
-        [--ablation WITH_CONTRASTIVE NO_CONTRASTIVE] [--no-report]
+    python benchmarks/bench_portrait.py [--checkpoint DIR] [--compare NAME=DIR ...] [--people 16]
+        [--first 10000] [--corpus data/corpus] [--ablation WITH_CONTRASTIVE NO_CONTRASTIVE] [--no-report]
 
 Held-out people are numbers 10000.. of the synthetic population (the shipped model trained on 0-299),
 rendered at the six prototype expressions at the model's size. Every prototype's ARKit weights
@@ -24,6 +24,12 @@ are the same for everyone, so "person A with person B's smile" has a ground trut
   coefficient of variation over the steps.
 - Ablation: two checkpoints at the same step count, with and without the contrastive term; and the
   ratio of squared geometry-code distances, different-expression pairs / same-expression pairs.
+- Speech: each held-out person rendered at 12 motion frames drawn from the corpus's *test* clips
+  (speech the models never saw, in the training speakers' styles), drawn from their neutral image
+  at those frames' landmarks: what a talking portrait asks of the model. L1/PSNR/SSIM, and L1 where
+  the frame changes the picture, against copying the neutral image.
+- Compare: other checkpoints (``--compare NAME=DIR``, e.g. the other shipped size or a recipe
+  variant) scored the same way, each at its own image size, in one table.
 
 Pictures go to plugins/dtsdk-gcgan/docs/; the section to docs/benchmarks.md (``portrait``).
 """
@@ -45,6 +51,7 @@ REPO = Path(__file__).resolve().parent.parent
 PLUGIN_DOCS = REPO / "plugins" / "dtsdk-gcgan" / "docs"
 RESULTS = PLUGIN_DOCS / "bench_portrait.json"
 INTERP_STEPS = 16
+SPEECH_FRAMES = 12  # per held-out person
 
 
 def heldout_people(count: int, first: int, size: int):
@@ -58,6 +65,45 @@ def heldout_people(count: int, first: int, size: int):
         images.append(np.stack([r[0] for r in rendered]))
         points.append(np.stack([r[1] for r in rendered]))
     return np.stack(images), np.stack(points)  # (P, 6, S, S, 3), (P, 6, 68, 2)
+
+
+def heldout_speech(count: int, first: int, size: int, corpus: str, seed: int = 0):
+    """Per person: renders (F, S, S, 3) and landmarks (F, 68, 2) at SPEECH_FRAMES motion frames of the
+    corpus's test clips (the same frames for everyone); None without a corpus."""
+    from dtsdk_gcgan.synthetic import corpus_frames, draw_identity, render_person
+
+    if not corpus or not (Path(corpus) / "manifest.yaml").is_file():
+        return None
+    frames = corpus_frames(corpus, split="test")
+    picked = np.clip(frames[np.random.default_rng(seed).choice(len(frames), SPEECH_FRAMES, replace=False)], 0, 1)
+    images, points = [], []
+    for person_id in range(first, first + count):
+        person = draw_identity(person_id)
+        rendered = [render_person(person, w, size) for w in picked]
+        images.append(np.stack([r[0] for r in rendered]))
+        points.append(np.stack([r[1] for r in rendered]))
+    return np.stack(images), np.stack(points)  # (P, F, S, S, 3), (P, F, 68, 2)
+
+
+def speech_scores(portrait, neutral: np.ndarray, speech, pictures: dict | None = None) -> dict | None:
+    """Each person's neutral image (P, S, S, 3) drawn at their speech frames' landmarks vs the renders;
+    the generated frames (P, F, S, S, 3) go to ``pictures["speech"]`` when given."""
+    if speech is None:
+        return None
+    images, points = speech
+    generated = np.stack([portrait.generate(neutral[p], points[p]) for p in range(len(images))])  # (P, F, S, S, 3)
+    flat_gen, flat_true = generated.reshape(-1, *images.shape[2:]), images.reshape(-1, *images.shape[2:])
+    if pictures is not None:
+        pictures["speech"] = (generated, images)
+    copied = np.repeat(neutral[:, None], images.shape[1], 1)  # (P, F, S, S, 3)
+    changed = np.abs(images.astype(np.int16) - copied).max(-1) > 8  # (P, F, S, S)
+    gen_err = np.abs(generated.astype(np.float64) - images).mean(-1) / 255
+    copy_err = np.abs(copied.astype(np.float64) - images).mean(-1) / 255
+    return {"frames": int(images.shape[1]), **image_scores(flat_gen, flat_true),
+            "input_copied": image_scores(copied.reshape(flat_true.shape), flat_true),
+            "changed_region": {"l1_generated": float(gen_err[changed].mean()),
+                               "l1_input_copied": float(copy_err[changed].mean()),
+                               "share_of_pixels": float(changed.mean())}}
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -244,11 +290,17 @@ def astronaut(portrait, points_heldout) -> dict:
 def main(argv=None) -> None:
     from dtsdk.renderer.video import save_png
     from dtsdk_gcgan.landmarks import mediapipe_available
-    from dtsdk_gcgan.portrait import SHIPPED_CHECKPOINT, Portrait
+    from dtsdk_gcgan.portrait import Portrait
+    from dtsdk_gcgan.shipped import shipped_checkpoints
     from dtsdk_gcgan.synthetic import EXPRESSION_NAMES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default=str(SHIPPED_CHECKPOINT))
+    parser.add_argument("--checkpoint", help="the checkpoint the pictures and the full section are of "
+                                             "(default: the default shipped one)")
+    parser.add_argument("--compare", nargs="*", metavar="NAME=DIR",
+                        help="more checkpoints for the side-by-side table (default: the other shipped ones)")
+    parser.add_argument("--corpus", default=str(REPO / "data" / "corpus"),
+                        help="a built default corpus, for the speech frames (its test clips)")
     parser.add_argument("--people", type=int, default=16)
     parser.add_argument("--first", type=int, default=10000)
     parser.add_argument("--ablation", nargs=2, metavar=("WITH", "WITHOUT"),
@@ -256,15 +308,32 @@ def main(argv=None) -> None:
                                  str(REPO / "runs/portrait-no-contrastive")])
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args(argv)
+    if args.people < 4:
+        parser.error("--people: at least 4 (the pictures show four people)")
     torch.set_num_threads(1)
     started = time.perf_counter()
 
     portrait = Portrait(args.checkpoint)
+    name = Path(portrait.checkpoint).name
     images, points = heldout_people(args.people, args.first, portrait.size)
     scores, pictures = evaluate(portrait, images, points)
-    config = json.loads((Path(args.checkpoint) / "config.json").read_text())
-    results = {"checkpoint": args.checkpoint, "trained": config.get("trained", {}), "people": args.people,
-               "first_person": args.first, "shipped": scores, "mediapipe": mediapipe_available()}
+    scores["speech"] = speech_scores(portrait, images[:, 0], heldout_speech(args.people, args.first, portrait.size,
+                                                                            args.corpus), pictures)
+    config = json.loads((Path(portrait.checkpoint) / "config.json").read_text())
+    results = {"checkpoint": portrait.checkpoint, "name": name, "size": portrait.size,
+               "trained": config.get("trained", {}), "people": args.people, "first_person": args.first,
+               "shipped": scores, "mediapipe": mediapipe_available(), "corpus": args.corpus}
+    compare = args.compare if args.compare is not None else [f"{n}={n}" for n in shipped_checkpoints() if n != name]
+    results["compare"] = {name: _summary(scores, portrait, config)}
+    for pair in compare:
+        label, _, folder = pair.partition("=")
+        other = Portrait(folder or label)
+        other_images, other_points = heldout_people(args.people, args.first, other.size)
+        other_scores = evaluate(other, other_images, other_points, with_landmarks=False)[0]
+        other_scores["speech"] = speech_scores(other, other_images[:, 0],
+                                               heldout_speech(args.people, args.first, other.size, args.corpus))
+        other_config = json.loads((Path(other.checkpoint) / "config.json").read_text())
+        results["compare"][label] = _summary(other_scores, other, other_config)
 
     ablation = {}
     if all((Path(p) / "model.safetensors").is_file() for p in args.ablation):
@@ -286,6 +355,12 @@ def main(argv=None) -> None:
     save_png(enlarge(grid(rows), 2), PLUGIN_DOCS / "transfer_modes.png")
     save_png(enlarge(grid([s[::3] for s in pictures["strips"][:5]] + [s[::3] for s in pictures["strips"][5:10]]), 2),
              PLUGIN_DOCS / "interpolation.png")
+    if "speech" in pictures:
+        generated, truth = pictures["speech"]
+        rows = []
+        for p in range(2):
+            rows += [np.concatenate([images[p, :1], generated[p, :8]]), np.concatenate([images[p, :1], truth[p, :8]])]
+        save_png(enlarge(grid(rows), 2), PLUGIN_DOCS / "speech_frames.png")
     photo = astronaut(portrait, points)
     results["astronaut"] = photo["status"]
     if photo["status"] == "ok":
@@ -296,6 +371,42 @@ def main(argv=None) -> None:
     print(json.dumps({k: v for k, v in results.items() if k != "ablation"}, indent=2, default=float))
     if not args.no_report:
         write_section("portrait", report(results, EXPRESSION_NAMES))
+
+
+def _summary(scores: dict, portrait, config: dict) -> dict:
+    """The scores of one checkpoint that the side-by-side table shows."""
+    recipe = config.get("recipe") or {}
+    return {"checkpoint": portrait.checkpoint, "size": portrait.size, "trained": config.get("trained", {}),
+            "corpus_frames": (recipe.get("data") or {}).get("corpus_frames", 0),
+            "reconstruction": scores["reconstruction"], "changed_region": scores["changed_region"],
+            "speech": scores["speech"], "identity_kept": scores["identity_kept"],
+            "interpolation": scores["interpolation"]}
+
+
+def _compare_table(compare: dict) -> list[str]:
+    lines = ["| checkpoint | px | steps | train s | speech frames / person | prototypes L1 / SSIM | changed region L1 "
+             "(copy) | speech L1 / SSIM | speech changed region L1 (copy) | identity kept | interp. max/mean |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for label, c in compare.items():
+        r, ch, sp = c["reconstruction"], c["changed_region"], c["speech"]
+        speech = (f"{sp['l1']:.4f} / {sp['ssim']:.3f} | {sp['changed_region']['l1_generated']:.4f} "
+                  f"({sp['changed_region']['l1_input_copied']:.4f})") if sp else "not measured | not measured"
+        lines.append(f"| {label} | {c['size']} | {c['trained'].get('steps')} | {c['trained'].get('seconds')} | "
+                     f"{c['corpus_frames']} | {r['l1']:.4f} / {r['ssim']:.3f} | {ch['l1_generated']:.4f} "
+                     f"({ch['l1_input_copied']:.4f}) | {speech} | {c['identity_kept'] * 100:.0f}% | "
+                     f"{c['interpolation']['max_over_mean_step']:.2f} |")
+    return lines
+
+
+def _speech(entry) -> str:
+    if not entry:
+        return "not measured (no corpus; build one with `dtsdk corpus build default -o data/corpus`)"
+    ch = entry["changed_region"]
+    return (f"L1 {entry['l1']:.4f}, PSNR {entry['psnr_db']:.2f} dB, SSIM {entry['ssim']:.3f} (input copied "
+            f"{entry['input_copied']['l1']:.4f}, {entry['input_copied']['psnr_db']:.2f} dB, "
+            f"{entry['input_copied']['ssim']:.3f}); in the {ch['share_of_pixels'] * 100:.1f}% of pixels the frame "
+            f"changes, L1 {ch['l1_generated']:.4f} against {ch['l1_input_copied']:.4f} for the copy "
+            f"({_relative(ch['l1_generated'], ch['l1_input_copied'])})")
 
 
 def _lm(entry) -> str:
@@ -318,9 +429,18 @@ def report(results: dict, names) -> str:
         "## Portrait (GC-GAN plugin)",
         "",
         f"`python benchmarks/bench_portrait.py` on {results['people']} held-out synthetic people (numbers "
-        f"{results['first_person']}+; the model trained on 0-299), the shipped `portrait-64` checkpoint "
-        f"({trained.get('steps')} steps, {trained.get('seconds')} s on one CPU thread). {machine_line()}. "
-        f"Raw numbers: plugins/dtsdk-gcgan/docs/bench_portrait.json; pictures beside it.",
+        f"{results['first_person']}+; the models trained on 0-299), the default shipped `{results['name']}` "
+        f"checkpoint ({results['size']} px, {trained.get('steps')} steps, {trained.get('seconds')} s on one CPU "
+        f"thread) unless said. {machine_line()}. Raw numbers: plugins/dtsdk-gcgan/docs/bench_portrait.json; "
+        "pictures beside it.",
+        "",
+        "Checkpoints side by side (each at its own size; L1 on 0..1; \"changed region\": the pixels the "
+        "expression or speech frame changes, where copying the input is the floor to beat; speech: "
+        f"{SPEECH_FRAMES} frames of the corpus's test clips per person):",
+        "",
+        *_compare_table(results["compare"]),
+        "",
+        f"The `{results['name']}` checkpoint in detail:",
         "",
         "| neutral image drawn at each prototype's landmarks | L1 (0..1) | PSNR dB | SSIM |",
         "|---|---|---|---|",
@@ -346,6 +466,7 @@ def report(results: dict, names) -> str:
         f"step {s['interpolation']['max_over_mean_step']:.2f} (1 = even), step CV "
         f"{s['interpolation']['step_cv']:.2f}.",
         f"- Geometry codes: squared distance different / same expression {s['geometry_code_distance_ratio']:.1f}.",
+        f"- Speech frames: {_speech(s.get('speech'))}.",
         "",
         "| transfer, B's prototypes onto A | target landmarks vs A's true (% eye distance) | L1 | SSIM |",
         "|---|---|---|---|",
@@ -385,7 +506,7 @@ def report(results: dict, names) -> str:
               "background, which the skips carry through; it says the face is not replaced, not that fine "
               "shape survives.",
               "- Landmark error is within a few points of the detector's own error on the renders; the "
-              "detector was not built for 64 px renders (they are enlarged to 256 px for it)."]
+              f"detector was not built for {results['size']} px renders (they are enlarged to 256 px for it)."]
     if ab:
         w, wo = ab["with_contrastive"], ab["without_contrastive"]
         lines.append(f"- Ablation: at {w['steps']} steps the contrastive term changes L1 by "
