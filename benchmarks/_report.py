@@ -38,6 +38,13 @@ def write_section(name: str, body: str) -> Path:
     return DOC
 
 
+def repo_relative(path) -> str:
+    """One path as results record it: relative to the checkout, never this machine's absolute path
+    (one outside the checkout is written as ``.../NAME``). :func:`portable` does whole results."""
+    path = Path(path).resolve()
+    return os.fspath(path.relative_to(REPO)) if path.is_relative_to(REPO) else f".../{path.name}"
+
+
 def portable(value):
     """``value`` with every path inside this checkout written relative to it (results are committed;
     this machine's absolute paths must not be), also where one is part of a longer string (a command line)."""

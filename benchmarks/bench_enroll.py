@@ -37,7 +37,7 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, write_results, write_section  # noqa: E402
+from _report import machine_line, repo_relative, write_results, write_section  # noqa: E402
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -149,8 +149,8 @@ def measure(args) -> dict:
                              "trained with the held-out speakers as identities (dtsdk train enroll-upper-bound)")
     main_s = args.minutes * 60
     res = {"machine": machine_line(), "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
-           "command": args.command, "model": _repo_relative(args.model) if args.model else "default",
-           "corpus": _repo_relative(args.corpus), "speakers": speakers, "heldout_speakers": heldout,
+           "command": args.command, "model": repo_relative(args.model) if args.model else "default",
+           "corpus": repo_relative(args.corpus), "speakers": speakers, "heldout_speakers": heldout,
            "library_identities": len(model.config.identities), "minutes": args.minutes, "seed": args.seed,
            "stage_seconds": {}}
     print(f"model {res['model']}; held-out speakers {', '.join(speakers)}", flush=True)
@@ -180,7 +180,7 @@ def measure(args) -> dict:
                 res["systems"][f"enrolled-{mode}"] = score(model, corpus, args, ["identity"], names)["identity"]
         lap("score")
         if upper is not None:
-            res["upper_bound_model"] = _repo_relative(args.upper_bound)
+            res["upper_bound_model"] = repo_relative(args.upper_bound)
             res["systems"]["upper-bound"] = score(upper, corpus, args, ["identity"])["identity"]
             lap("upper_bound")
         res["curve"] = {mode: {} for mode in args.curve_modes}
@@ -220,13 +220,6 @@ def _point(runs: dict, metrics: dict) -> dict:
 def _mean(values) -> float:
     values = list(values)
     return round(sum(values) / len(values), 1)
-
-
-def _repo_relative(path) -> str:
-    """A path as the results record it: relative to the repository, never this machine's absolute path
-    (one outside the checkout is written as ``.../NAME``)."""
-    path = Path(path).resolve()
-    return os.fspath(path.relative_to(REPO)) if path.is_relative_to(REPO) else f".../{path.name}"
 
 
 def _pct(value) -> str:
@@ -379,7 +372,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if unknown:
         parser.error(f"--curve-modes: unknown {', '.join(unknown)}; choose from {', '.join(MODES)}")
     args.command = " ".join(["python benchmarks/bench_enroll.py",
-                             *(shlex.quote(_repo_relative(a) if os.path.isabs(a) else a)
+                             *(shlex.quote(repo_relative(a) if os.path.isabs(a) else a)
                                for a in (sys.argv[1:] if argv is None else argv))])
     return args
 

@@ -72,7 +72,8 @@ def test_recipe_errors_are_one_line(tmp_path):
     small.write_text("portrait:\n  batch_size: 1\n")
     with pytest.raises(DtsdkError, match="small.yaml: batch_size must be at least 2"):
         PortraitRecipe.from_yaml(small)
-    with pytest.raises(DtsdkError, match="shipped: default, shipped, shipped-128, shipped-no-contrastive, tiny"):
+    shipped = "default, shipped, shipped-128, shipped-no-contrastive, shipped-speech, tiny"
+    with pytest.raises(DtsdkError, match=f"shipped: {shipped}"):
         PortraitRecipe.from_yaml("nonesuch")
 
 
