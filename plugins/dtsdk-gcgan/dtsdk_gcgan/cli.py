@@ -23,7 +23,7 @@ def add(subparsers) -> None:
 
     from dtsdk_gcgan.shipped import shipped_recipes
 
-    t = sub.add_parser("train", help="train from a recipe on the synthetic set")
+    t = sub.add_parser("train", help="train from a recipe, on the synthetic set or a folder of face images")
     t.add_argument("recipe", help=f"a shipped recipe name ({', '.join(shipped_recipes())}) or a recipe YAML file")
     t.add_argument("-o", "--output", help="checkpoint folder (default: the recipe's `output`)")
     t.set_defaults(func=run_train)
