@@ -42,9 +42,12 @@ test: install-dev
 
 # The portrait plugin's MediaPipe path (landmarks found in photos). mediapipe==0.10.21, the last
 # release with its models in the wheel, wants numpy<2 and protobuf<5, which would break the main
-# environment (numpy 2, onnx), so it gets a venv of its own on top of it.
+# environment (numpy 2, onnx), so it gets a venv of its own on top of it: a .pth file adds the main
+# environment's site-packages (a venv's too, editable installs included) after the venv's own.
 MEDIAPIPE_VENV ?= .venv-mediapipe
 test-mediapipe:
-	$(PYTHON) -m venv --system-site-packages $(MEDIAPIPE_VENV)
+	$(PYTHON) -m venv $(MEDIAPIPE_VENV)
+	$(PYTHON) -c "import site; print('import site; ' + '; '.join('site.addsitedir(%r)' % p for p in site.getsitepackages()))" \
+		> "$$($(MEDIAPIPE_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/dtsdk-main-env.pth"
 	$(MEDIAPIPE_VENV)/bin/python -m pip install -q "mediapipe==0.10.21"
 	$(MEDIAPIPE_VENV)/bin/python -m pytest -q -p no:cacheprovider plugins/dtsdk-gcgan
