@@ -18,3 +18,17 @@ def one_torch_thread():
 def small_set():
     """4 people at the 6 prototypes and 2 sampled expressions each, 64 px."""
     return generate(4, 8, size=64, seed=0)
+
+
+@pytest.fixture
+def one_line_error(capsys):
+    """``one_line_error(*names)``: the command just run failed with one line on stderr, no traceback,
+    naming each of ``names``; returns the line."""
+    def check(*names):
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("dtsdk: error:") and "\n" not in err and "Traceback" not in err, err
+        for name in names:
+            assert name in err, err
+        return err
+
+    return check

@@ -15,14 +15,6 @@ from dtsdk_gcgan.landmarks import mediapipe_available
 EXAMPLES = Path(__file__).resolve().parents[1] / "dtsdk_gcgan" / "examples"
 
 
-def _one_line_error(capsys, *names):
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("dtsdk: error:") and "\n" not in err and "Traceback" not in err, err
-    for name in names:
-        assert name in err, err
-    return err
-
-
 def test_dtsdk_plugins_lists_the_plugin_its_command_and_its_renderer(capsys):
     assert main(["plugins", "--json"]) == 0
     listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
@@ -96,23 +88,23 @@ def test_landmarks_of_an_image_and_of_each_video_frame(tmp_path, capsys):
     assert track.shape == (6, 68, 2) and np.linalg.norm(track / 2 - truth, axis=2)[:, 27:].mean() < 6
 
 
-def test_landmarks_bad_inputs_are_one_line(tmp_path, capsys):
+def test_landmarks_bad_inputs_are_one_line(tmp_path, capsys, one_line_error):
     notes = tmp_path / "notes.pdf"
     notes.write_text("not a face")
     assert main(["portrait", "landmarks", str(notes), "-o", str(tmp_path / "p.npy")]) == 2
-    _one_line_error(capsys, "notes.pdf", "neither an image")
+    one_line_error("notes.pdf", "neither an image")
     broken = tmp_path / "broken.mp4"
     broken.write_text("not a video")
     assert main(["portrait", "landmarks", str(broken), "-o", str(tmp_path / "p.npy")]) == 2
-    _one_line_error(capsys, "broken.mp4")
+    one_line_error("broken.mp4")
     assert main(["portrait", "landmarks", str(EXAMPLES / "person10000_smile.png"), "-o", str(tmp_path / "p.csv")]) == 2
-    _one_line_error(capsys, "p.csv", ".npy")
+    one_line_error("p.csv", ".npy")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.mp4", "notes.pdf"]
 
 
 @pytest.mark.skipif(mediapipe_available(), reason="checks the message shown without mediapipe")
-def test_landmarks_without_mediapipe_say_how_to_get_it(tmp_path, capsys):
+def test_landmarks_without_mediapipe_say_how_to_get_it(tmp_path, capsys, one_line_error):
     _talking_video(tmp_path / "talk.mp4", frames=2)
     assert main(["portrait", "landmarks", str(tmp_path / "talk.mp4"), "-o", str(tmp_path / "track.npy")]) == 2
-    _one_line_error(capsys, "talk.mp4", "needs mediapipe", "pip install 'dtsdk-gcgan[mediapipe]'")
+    one_line_error("talk.mp4", "needs mediapipe", "pip install 'dtsdk-gcgan[mediapipe]'")
     assert not (tmp_path / "track.npy").exists()

@@ -27,14 +27,6 @@ def portrait():
 SHIPPED = shipped_checkpoints()
 
 
-def _one_line_error(capsys, *names):
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("dtsdk: error:") and "\n" not in err, err
-    for name in names:
-        assert name in err, err
-    return err
-
-
 def test_the_default_checkpoint_is_shipped_and_found_by_name():
     assert SHIPPED[0] == DEFAULT_CHECKPOINT and SHIPPED_CHECKPOINT == checkpoint_folder(None)
     assert (SHIPPED_CHECKPOINT / "model.safetensors").is_file()
@@ -204,40 +196,40 @@ def test_mediapipe_mapping_is_68_distinct_mesh_vertices():
 
 # ---- bad inputs: one line, naming the file -------------------------------------------------------
 
-def test_a_non_image_face_is_one_line(tmp_path, capsys):
+def test_a_non_image_face_is_one_line(tmp_path, capsys, one_line_error):
     bad = tmp_path / "notes.png"
     bad.write_text("not a picture")
     assert main(["portrait", "transfer", "--face", str(bad), "--expression-from", str(OTHER), "-o",
                  str(tmp_path / "o.png")]) == 2
-    _one_line_error(capsys, "notes.png", "not an image")
+    one_line_error("notes.png", "not an image")
 
 
-def test_a_wrong_landmark_count_is_one_line(tmp_path, capsys):
+def test_a_wrong_landmark_count_is_one_line(tmp_path, capsys, one_line_error):
     short = tmp_path / "short.txt"
     np.savetxt(short, np.zeros((67, 2)))
     assert main(["portrait", "interpolate", "--face", str(FACE), "--to", str(short),
                  "-o", str(tmp_path / "s.png")]) == 2
-    _one_line_error(capsys, "short.txt", "134 numbers")
+    one_line_error("short.txt", "134 numbers")
     assert main(["portrait", "transfer", "--face", str(FACE), "--face-landmarks", str(short), "--expression-from",
                  str(OTHER), "-o", str(tmp_path / "o.png")]) == 2
-    _one_line_error(capsys, "short.txt", "68")
+    one_line_error("short.txt", "68")
 
 
-def test_landmarks_off_the_image_are_one_line(tmp_path, capsys):
+def test_landmarks_off_the_image_are_one_line(tmp_path, capsys, one_line_error):
     far = tmp_path / "far.npy"
     np.save(far, np.random.default_rng(0).uniform(1000, 2000, (68, 2)))
     assert main(["portrait", "transfer", "--face", str(FACE), "--face-landmarks", str(far), "--expression-from",
                  str(OTHER), "-o", str(tmp_path / "o.png")]) == 2
-    _one_line_error(capsys, "person10000_neutral.png", "do not lie on the 128x128 image")
+    one_line_error("person10000_neutral.png", "do not lie on the 128x128 image")
 
 
-def test_an_image_without_landmarks_or_a_face_is_one_line(tmp_path, capsys, monkeypatch):
+def test_an_image_without_landmarks_or_a_face_is_one_line(tmp_path, capsys, monkeypatch, one_line_error):
     blank = tmp_path / "wall.png"
     Image.fromarray(np.full((80, 80, 3), 200, np.uint8)).save(blank)
     monkeypatch.setattr(lm, "mediapipe_available", lambda: False)
     assert main(["portrait", "transfer", "--face", str(blank), "--expression-from", str(OTHER), "-o",
                  str(tmp_path / "o.png")]) == 2
-    _one_line_error(capsys, "wall.png", "no landmarks")
+    one_line_error("wall.png", "no landmarks")
 
     # With MediaPipe (here a stand-in whose face mesh finds nothing, as the real one does on a wall).
     class NoFaceMesh:
@@ -259,7 +251,7 @@ def test_an_image_without_landmarks_or_a_face_is_one_line(tmp_path, capsys, monk
     monkeypatch.setattr(lm, "mediapipe_available", lambda: True)
     assert main(["portrait", "transfer", "--face", str(blank), "--expression-from", str(OTHER), "-o",
                  str(tmp_path / "o.png")]) == 2
-    _one_line_error(capsys, "wall.png", "no face found")
+    one_line_error("wall.png", "no face found")
 
 
 @pytest.mark.skipif(not lm.mediapipe_available(), reason="mediapipe is not installed")
@@ -272,13 +264,13 @@ def test_real_mediapipe_finds_no_face_on_a_wall_and_one_on_a_render(tmp_path):
     assert np.linalg.norm(found - truth, axis=1)[27:].mean() < 6  # px at 128; the jaw differs more
 
 
-def test_bad_outputs_and_modes_are_one_line(tmp_path, capsys):
+def test_bad_outputs_and_modes_are_one_line(tmp_path, capsys, one_line_error):
     assert main(["portrait", "interpolate", "--face", str(FACE), "--to", str(OTHER),
                  "-o", str(tmp_path / "x.mp4")]) == 2
-    _one_line_error(capsys, "x.mp4", ".png or .gif")
+    one_line_error("x.mp4", ".png or .gif")
     assert main(["portrait", "interpolate", "--face", str(FACE), "--to", str(OTHER), "--steps", "1",
                  "-o", str(tmp_path / "x.png")]) == 2
-    _one_line_error(capsys, "--steps")
+    one_line_error("--steps")
     assert main(["portrait", "transfer", "--face", str(EXAMPLES / "person10000_neutral.json"), "--expression-from",
                  str(OTHER), "-o", str(tmp_path / "x.png")]) == 2
-    _one_line_error(capsys, "person10000_neutral.json", "landmark file")
+    one_line_error("person10000_neutral.json", "landmark file")

@@ -29,14 +29,6 @@ def test_the_portrait_renderer_is_registered_by_the_plugin():
     assert entry.plugin == "gcgan" and entry.obj is PORTRAIT and PORTRAIT.needs_image
 
 
-def _one_line_error(capsys, *names):
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("dtsdk: error:") and "\n" not in err and "Traceback" not in err, err
-    for name in names:
-        assert name in err, err
-    return err
-
-
 def test_dtsdk_animate_portrait_writes_the_talking_mp4_with_the_audio(speech_wav, tmp_path, capsys):
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
     from dtsdk.renderer.video import ffmpeg_executable
@@ -68,31 +60,32 @@ def test_portrait_animate_and_dtsdk_animate_draw_the_same_frames(tmp_path):
         assert a.n_frames == b.n_frames and np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
 
 
-def test_a_missing_face_is_one_line_and_writes_nothing(tmp_path, capsys, no_model):
+def test_a_missing_face_is_one_line_and_writes_nothing(tmp_path, capsys, no_model, one_line_error):
     assert main(["animate", "--say", "Hello", "--portrait", str(tmp_path / "me.png"),
                  "-o", str(tmp_path / "talk.mp4")]) == 2
-    _one_line_error(capsys, "me.png", "no such image file")
+    one_line_error("me.png", "no such image file")
     assert list(tmp_path.iterdir()) == []  # not even the spoken talk.wav
 
 
-def test_a_non_image_face_is_one_line(speech_wav, tmp_path, capsys, no_model):
+def test_a_non_image_face_is_one_line(speech_wav, tmp_path, capsys, no_model, one_line_error):
     notes = tmp_path / "notes.png"
     notes.write_text("not a picture")
     assert main(["animate", str(speech_wav), "--portrait", str(notes), "-o", str(tmp_path / "talk.mp4")]) == 2
-    _one_line_error(capsys, "notes.png", "not an image")
+    one_line_error("notes.png", "not an image")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.png", "speech.wav"]
 
 
-def test_an_output_the_portrait_cannot_write_is_one_line(speech_wav, tmp_path, capsys, no_model):
+def test_an_output_the_portrait_cannot_write_is_one_line(speech_wav, tmp_path, capsys, no_model, one_line_error):
     assert main(["animate", str(speech_wav), "--portrait", str(FACE), "-o", str(tmp_path / "talk.webm")]) == 2
-    _one_line_error(capsys, "talk.webm", "cannot write '.webm' files", "'portrait' renderer, .mp4, .gif, .png")
+    one_line_error("talk.webm", "cannot write '.webm' files", "'portrait' renderer, .mp4, .gif, .png")
     assert main(["animate", str(speech_wav), "--portrait", str(FACE), "--size", "8",
                  "-o", str(tmp_path / "talk.gif")]) == 2
-    _one_line_error(capsys, "talk.gif", "at least 16 pixels")
+    one_line_error("talk.gif", "at least 16 pixels")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.wav"]
 
 
-def test_dtsdk_animate_passes_the_checkpoint_and_face_landmarks_options(small_set, speech_wav, tmp_path, capsys):
+def test_dtsdk_animate_passes_the_checkpoint_and_face_landmarks_options(small_set, speech_wav, tmp_path, capsys,
+                                                                        one_line_error):
     """`--renderer-option checkpoint=... face_landmarks=...` reach the renderer: the frames are those of that
     checkpoint (not the shipped one) for a face whose landmarks come from the named file."""
     import shutil
@@ -111,7 +104,7 @@ def test_dtsdk_animate_passes_the_checkpoint_and_face_landmarks_options(small_se
     common = ["animate", str(speech_wav), "--portrait", str(face), "--size", "64", "--seed", "0"]
     if not mediapipe_available():  # with it, MediaPipe would find the face
         assert main(common + ["-o", str(tmp_path / "no-landmarks.gif")]) == 2
-        _one_line_error(capsys, "me.png")
+        one_line_error("me.png")
     assert main(common + ["--renderer-option", f"checkpoint={tmp_path / 'ckpt'}", "--renderer-option",
                           f"face_landmarks={tmp_path / 'me_points.json'}", "-o", str(tmp_path / "talk.gif"),
                           "-o", str(tmp_path / "talk.npz")]) == 0
@@ -154,13 +147,14 @@ def test_a_face_without_landmarks_is_found_by_mediapipe_and_talks(speech_wav, tm
 
 
 @needs_mediapipe
-def test_a_picture_with_no_face_is_one_line_before_the_model_runs(speech_wav, tmp_path, capsys, no_model):
+def test_a_picture_with_no_face_is_one_line_before_the_model_runs(speech_wav, tmp_path, capsys, no_model,
+                                                                  one_line_error):
     from dtsdk.renderer.video import save_png
 
     wall = tmp_path / "wall.png"
     save_png(np.full((128, 128, 3), 200, np.uint8), wall)
     assert main(["animate", str(speech_wav), "--portrait", str(wall), "-o", str(tmp_path / "talk.mp4")]) == 2
-    _one_line_error(capsys, "wall.png", "no face found")
+    one_line_error("wall.png", "no face found")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["speech.wav", "wall.png"]
 
 
