@@ -96,14 +96,20 @@ def speech_scores(portrait, neutral: np.ndarray, speech, pictures: dict | None =
     if pictures is not None:
         pictures["speech"] = (generated, images)
     copied = np.repeat(neutral[:, None], images.shape[1], 1)  # (P, F, S, S, 3)
-    changed = np.abs(images.astype(np.int16) - copied).max(-1) > 8  # (P, F, S, S)
-    gen_err = np.abs(generated.astype(np.float64) - images).mean(-1) / 255
-    copy_err = np.abs(copied.astype(np.float64) - images).mean(-1) / 255
     return {"frames": int(images.shape[1]), **image_scores(flat_gen, flat_true),
             "input_copied": image_scores(copied.reshape(flat_true.shape), flat_true),
-            "changed_region": {"l1_generated": float(gen_err[changed].mean()),
-                               "l1_input_copied": float(copy_err[changed].mean()),
-                               "share_of_pixels": float(changed.mean())}}
+            "changed_region": changed_region(generated, images, copied)}
+
+
+def changed_region(generated: np.ndarray, truth: np.ndarray, copied: np.ndarray) -> dict:
+    """L1 of ``generated`` and of ``copied`` (the input image) against ``truth``, all uint8 (..., S, S, 3),
+    on the pixels where the truth differs from the input by more than 8/255 in a channel: whole-image
+    scores are dominated by the many pixels an expression leaves alone."""
+    changed = np.abs(truth.astype(np.int16) - copied).max(-1) > 8  # (..., S, S)
+    gen_err = np.abs(generated.astype(np.float64) - truth).mean(-1) / 255
+    copy_err = np.abs(copied.astype(np.float64) - truth).mean(-1) / 255
+    return {"l1_generated": float(gen_err[changed].mean()), "l1_input_copied": float(copy_err[changed].mean()),
+            "share_of_pixels": float(changed.mean())}
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -183,14 +189,8 @@ def evaluate(portrait, images, points, with_landmarks: bool = True) -> tuple[dic
     scores = {"reconstruction": image_scores(flat_gen, flat_true),
               "input_copied": image_scores(np.repeat(images[:, :1], labels, 1).reshape(flat_true.shape), flat_true),
               "identity_kept": identity_kept(generated, images)}
-    # Where the expression changes the picture (the render differs from the neutral by > 8/255 in a
-    # channel): whole-image scores are dominated by the few pixels an expression moves.
-    changed = (np.abs(images.astype(np.int16) - images[:, :1]).max(-1) > 8)[:, 1:]  # (P, 5, S, S)
-    gen_err = np.abs(generated[:, 1:].astype(np.float64) - images[:, 1:]).mean(-1) / 255
-    copy_err = np.abs(images[:, :1].astype(np.float64) - images[:, 1:]).mean(-1) / 255
-    scores["changed_region"] = {"l1_generated": float(gen_err[changed].mean()),
-                                "l1_input_copied": float(copy_err[changed].mean()),
-                                "share_of_pixels": float(changed.mean())}
+    copied = np.repeat(images[:, :1], labels - 1, 1)  # (P, 5, S, S, 3): the neutral, for each other prototype
+    scores["changed_region"] = changed_region(generated[:, 1:], images[:, 1:], copied)
     by_label = [image_scores(generated[:, k], images[:, k]) for k in range(labels)]
     scores["reconstruction_by_expression"] = by_label
     if with_landmarks:

@@ -32,7 +32,7 @@ def renderer_options(name: str) -> dict[str, str]:
 def registered(kind: str, names: list[str]) -> str:
     """``renderer: portrait (options: checkpoint, face_landmarks)``: what one kind registers, for the table."""
     if kind == "renderer":
-        names = [f"{n} (options: {', '.join(renderer_options(n))})" if renderer_options(n) else n for n in names]
+        names = [f"{n} (options: {', '.join(options)})" if (options := renderer_options(n)) else n for n in names]
     return f"{kind}: {', '.join(names)}"
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from dtsdk.errors import DtsdkError, file_error
-from dtsdk_gcgan.landmarks import IMAGE_SUFFIXES, read_face, sidecar_of
+from dtsdk_gcgan.landmarks import IMAGE_SUFFIXES, border_colour, read_face, sidecar_of
 from dtsdk_gcgan.synthetic import EXPRESSION_NAMES, SyntheticSet
 
 LABELS_FILE = "labels.csv"
@@ -55,7 +55,7 @@ def read_folder(root: str | os.PathLike, size: int) -> SyntheticSet:
             images.append(face.image)
             points.append(face.landmarks)
             identities.append(identity)
-            backgrounds.append(_border_colour(face.image))
+            backgrounds.append(border_colour(face.image))
     return SyntheticSet(np.stack(images), np.stack(points).astype(np.float32), np.asarray(classes, np.int64),
                         np.asarray(identities, np.int64), np.asarray(backgrounds, np.uint8))
 
@@ -107,8 +107,3 @@ def _label(image: Path, root: Path, labels: dict[str, int]) -> int:
     raise file_error(DtsdkError, image, f"no expression label: start its name with one of "
                                         f"{', '.join(EXPRESSION_NAMES)} (e.g. smile_1.png), or list it in "
                                         f"{root / LABELS_FILE}")
-
-
-def _border_colour(image: np.ndarray) -> tuple[int, int, int]:
-    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])  # (4S, 3)
-    return tuple(int(c) for c in np.median(border, axis=0))

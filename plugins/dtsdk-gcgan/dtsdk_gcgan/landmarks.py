@@ -151,9 +151,19 @@ def detect_landmarks(image: np.ndarray, path: str | os.PathLike = "image") -> np
     if not result.multi_face_landmarks:
         raise file_error(DtsdkError, path, "no face found in the image (MediaPipe face mesh); give its landmarks "
                                            "in a file instead, or a picture with a face")
-    mesh_points = result.multi_face_landmarks[0].landmark
     height, width = image.shape[:2]
+    return mesh_to_ibug68(result.multi_face_landmarks[0].landmark, width, height)
+
+
+def mesh_to_ibug68(mesh_points, width: int, height: int) -> np.ndarray:
+    """MediaPipe's face-mesh points (normalised to the image) as the 68 iBUG points (68, 2) in pixels."""
     return np.array([(mesh_points[i].x * width, mesh_points[i].y * height) for i in MEDIAPIPE_TO_IBUG68], np.float32)
+
+
+def border_colour(image: np.ndarray) -> tuple[int, int, int]:
+    """The median colour of an image's (H, W, 3) outermost pixels: what fills around a warped face."""
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])  # (2H + 2W, 3)
+    return tuple(int(c) for c in np.median(border, axis=0))
 
 
 def similarity(source: np.ndarray, target: np.ndarray, points=STABLE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -198,8 +208,7 @@ def _warp(image: np.ndarray, matrix: np.ndarray, shift: np.ndarray, size: int) -
 
     inverse = np.linalg.inv(matrix)
     offset = -inverse @ shift
-    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])  # fill with the edge colour
-    fill = tuple(int(c) for c in np.median(border, axis=0))
+    fill = border_colour(image)
     data = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
     out = Image.fromarray(image).transform((size, size), Image.AFFINE, data, resample=Image.BILINEAR, fillcolor=fill)
     return np.asarray(out, np.uint8)

@@ -15,8 +15,8 @@ from dtsdk_gcgan.shipped import CHECKPOINT_DIR
 
 CARD = """# dtsdk-gcgan {name}
 
-A GC-GAN (arXiv 1802.01822, written fresh in torch) at {size}x{size} px, trained by the plugin's recipe
-`{recipe}` ({steps} steps, {seconds:.0f} s of wall time on one CPU thread, data generation included)
+A GC-GAN (arXiv 1802.01822, written fresh in torch) at {size}x{size} px, trained by the recipe stored
+in config.json ({steps} steps, {seconds:.0f} s of wall time on one CPU thread, data generation included)
 on {people} synthetic people x {per} expressions: renders of dtsdk's procedural dtface head, no
 photographs. Encoders and generator only, float16 safetensors; the critic is not shipped.
 It draws dtface-like renders; on photographs it is out of its training domain (see the plugin README).
@@ -37,8 +37,7 @@ def package(run: str | Path, to: str | Path | None = None) -> Path:
     config["recipe"] = saved.get("recipe")
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     trained, data = saved.get("trained", {}), (saved.get("recipe") or {}).get("data", {})
-    recipe = Path(str((saved.get("recipe") or {}).get("output") or "shipped")).name.removeprefix("portrait-")
-    card = CARD.format(name=folder.name, size=size, recipe=recipe, steps=trained.get("steps", "?"),
+    card = CARD.format(name=folder.name, size=size, steps=trained.get("steps", "?"),
                        seconds=trained.get("seconds", 0), people=data.get("identities", "?"),
                        per=data.get("expressions_per_identity", "?"))
     (folder / "README.md").write_text(card, encoding="utf-8")

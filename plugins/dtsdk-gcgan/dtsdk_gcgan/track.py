@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from dtsdk.errors import DtsdkError, file_error
-from dtsdk_gcgan.landmarks import IMAGE_SUFFIXES, MEDIAPIPE_TO_IBUG68, _open_rgb, detect_landmarks
+from dtsdk_gcgan.landmarks import IMAGE_SUFFIXES, _open_rgb, detect_landmarks, mesh_to_ibug68
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 OUTPUT_SUFFIXES = (".npy", ".txt", ".json")
@@ -75,9 +75,7 @@ def _video_landmarks(path: str) -> dict:
             if not result.multi_face_landmarks:
                 found.append(None)
                 continue
-            points = result.multi_face_landmarks[0].landmark
-            found.append(np.array([(points[i].x * width, points[i].y * height) for i in MEDIAPIPE_TO_IBUG68],
-                                  np.float32))
+            found.append(mesh_to_ibug68(result.multi_face_landmarks[0].landmark, width, height))
     hits = [i for i, f in enumerate(found) if f is not None]
     if not hits:
         raise file_error(DtsdkError, path, f"no face found in any of its {len(found)} frames (MediaPipe face mesh)")
