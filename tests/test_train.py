@@ -241,3 +241,58 @@ def test_include_heldout_trains_the_heldout_speakers_as_identities(corpus, tmp_p
     with pytest.raises(DtsdkError, match="include_heldout needs a dtsdk corpus"):
         (tmp_path / "caps").mkdir()
         training_data(tmp_path / "caps", include_heldout=True)
+
+
+def test_precomputed_features_of_a_frozen_encoder(corpus, tmp_path, caplog):
+    """precompute_features: the clips encoded once, whole; items carry their slice; a rerun reuses them."""
+    import logging
+
+    from dtsdk.data.features import FEATURES_FILE
+    from dtsdk.model import DiffusionTalker
+
+    recipe = tiny_recipe(corpus, crop="clip", window_s=3.0, precompute_features=True,
+                         model={**TINY_MODEL, "encoder": "logmel", "encoder_config": {}})
+    with caplog.at_level(logging.INFO, logger="dtsdk.train"):
+        first = train(recipe, output=tmp_path / "run")
+    stored = tmp_path / "run" / FEATURES_FILE
+    assert stored.is_file() and "encoding" in caplog.text
+    caplog.clear()
+    stamp = stored.stat().st_mtime_ns
+    with caplog.at_level(logging.INFO, logger="dtsdk.train"):
+        again = train(recipe, output=tmp_path / "run")
+    assert "reusing the encoder features" in caplog.text and stored.stat().st_mtime_ns == stamp
+    assert again["weights_sha256_per_rank"] == first["weights_sha256_per_rank"]
+
+    # the stored features are the encoder's output on each whole clip, and items slice them in step with the motion
+    from dtsdk.data.dataset import TalkingFaceDataset
+    from dtsdk.data.features import cached_features
+
+    model = DiffusionTalker.from_pretrained(tmp_path / "run" / "final")
+    data = TalkingFaceDataset.from_corpus(corpus, "train", window_s=3.0)
+    data.features = cached_features(data, model, tmp_path / "run", torch.device("cpu"), write=False)
+    audio, motion = data.clip_arrays(0)
+    whole = model.encoder(torch.from_numpy(audio)[None], motion.shape[0])[0]  # (T, D)
+    assert torch.allclose(torch.from_numpy(data.features[0]).float(), whole, atol=2e-2, rtol=1e-2)  # float16
+    frames = motion.shape[0] - 5
+    item = data[(0, frames)]
+    assert "audio" not in item and item["features"].shape == (frames, whole.shape[1])
+    start = next(s for s in range(6) if torch.equal(item["motion"], torch.from_numpy(motion[s:s + frames])))
+    assert torch.equal(item["features"], torch.from_numpy(data.features[0][start:start + frames]).float())
+
+    # another encoder's features are not reused
+    (tmp_path / "other").mkdir()
+    stored.rename(tmp_path / "other" / FEATURES_FILE)
+    other = DiffusionTalker(tiny_recipe(corpus, model={**TINY_MODEL, "encoder": "logmel",
+                                                       "encoder_config": {"n_mels": 40}}).model_config(
+        ["t01", "t02", "t03"], 30.0))
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="dtsdk.train"):
+        fresh = cached_features(data, other, tmp_path / "other", torch.device("cpu"), write=False)
+    assert "reusing" not in caplog.text and fresh[0].shape[1] == 40
+
+
+def test_precomputed_features_need_a_frozen_encoder(corpus, tmp_path):
+    recipe = tiny_recipe(corpus, precompute_features=True)  # the trainable logmel-conv encoder
+    with pytest.raises(DtsdkError, match="precompute_features needs a frozen encoder; 'logmel-conv'"):
+        train(recipe, output=tmp_path / "run")
+    assert not (tmp_path / "run" / "encoder-features.safetensors").exists()

@@ -48,10 +48,10 @@ def _corpus_loader(root: Path, wav: str, motion: str):
 class TalkingFaceDataset(torch.utils.data.Dataset):
     """One item per clip per epoch: a random (or, with ``random_crop=False``, the first) window.
 
-    Items: ``audio`` (S,) float32, ``motion`` (T, D) float32, ``mask`` (T,) bool, ``speaker`` int
-    (index into ``self.speakers``: the identity), ``voice_is_identity`` bool (False on a style-swapped
-    clip, whose audio is another speaker's voice), ``clip`` str. Batch with the default ``DataLoader``
-    collate.
+    Items: ``audio`` (S,) float32 (or, once ``features`` is set, ``features`` (T, D_audio)), ``motion``
+    (T, D) float32, ``mask`` (T,) bool, ``speaker`` int (index into ``self.speakers``: the identity),
+    ``voice_is_identity`` bool (False on a style-swapped clip, whose audio is another speaker's voice),
+    ``clip`` str. Batch with the default ``DataLoader`` collate.
     """
 
     def __init__(self, clips: Sequence[Clip], window_s: float = 2.0, fps: float = 30.0, sample_rate: int = 16000,
@@ -71,6 +71,9 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
         if unknown:
             raise DtsdkError(f"clips of speakers not in the speaker list: {', '.join(unknown)}")
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = {} if cache else None
+        # per clip (T, D_audio): a frozen encoder's features of the whole clip (dtsdk.data.features); when
+        # set, items carry their slice as ``features`` in place of the audio
+        self.features: list[np.ndarray] | None = None
 
     # ---- construction ----------------------------------------------------------------------------
     @classmethod
@@ -116,7 +119,8 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.clips)
 
-    def _arrays(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def clip_arrays(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Clip ``index`` whole: audio ``(S,)`` float32 at the dataset's rate and motion ``(T, D)`` at its fps."""
         if self._cache is not None and index in self._cache:
             return self._cache[index]
         clip = self.clips[index]
@@ -134,13 +138,13 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
 
     def clip_motion(self, index: int) -> np.ndarray:
         """The whole motion of clip ``index`` at the dataset fps, ``(T, D)`` (e.g. for normalisation stats)."""
-        return self._arrays(index)[1]
+        return self.clip_arrays(index)[1]
 
     def clip_frames(self, index: int) -> int:
         """Motion frames of clip ``index`` (from its recorded duration when known, without loading it)."""
         duration = self.clips[index].duration_s
         if duration is None:
-            return self._arrays(index)[1].shape[0]
+            return self.clip_arrays(index)[1].shape[0]
         return int(round(duration * self.fps))
 
     def __getitem__(self, key: int | tuple[int, int]) -> dict:
@@ -148,7 +152,7 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
         ``frames`` (what :class:`LengthBatchSampler` asks for)."""
         index, window_frames = key if isinstance(key, tuple) else (key, self.window_frames)
         window_samples = int(round(window_frames * self.sample_rate / self.fps))
-        audio, motion = self._arrays(index)
+        audio, motion = self.clip_arrays(index)
         n_frames = motion.shape[0]
         span = max(0, n_frames - window_frames)
         if self.random_crop and span > 0:
@@ -164,9 +168,15 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
         audio_win[:len(samples)] = samples
         mask = np.zeros(window_frames, bool)
         mask[:len(frames)] = True
-        return {"audio": torch.from_numpy(audio_win), "motion": torch.from_numpy(motion_win),
-                "mask": torch.from_numpy(mask), "speaker": self.speakers.index(self.clips[index].speaker),
+        item = {"motion": torch.from_numpy(motion_win), "mask": torch.from_numpy(mask),
+                "speaker": self.speakers.index(self.clips[index].speaker),
                 "voice_is_identity": self.clips[index].voice_is_identity, "clip": self.clips[index].name}
+        if self.features is None:
+            return {"audio": torch.from_numpy(audio_win), **item}
+        feats = self.features[index][start:start + window_frames]  # (<=T, D_audio)
+        feats_win = np.zeros((window_frames, feats.shape[1]), np.float32)
+        feats_win[:len(feats)] = feats
+        return {"features": torch.from_numpy(feats_win), **item}
 
 
 class LengthBatchSampler(torch.utils.data.Sampler):

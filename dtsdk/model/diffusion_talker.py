@@ -70,8 +70,8 @@ class DiffusionTalker(nn.Module):
 
     # ---- training ------------------------------------------------------------------------------
     def training_loss(self, batch: dict, generator: torch.Generator | None = None) -> dict:
-        """batch: audio (B, S), motion (B, T, D), mask (B, T) bool, speaker (B,) long, optional
-        voice_is_identity (B,) bool (default all True) -> dict of scalars.
+        """batch: audio (B, S) (or features (B, T, D_audio) of a frozen encoder), motion (B, T, D), mask
+        (B, T) bool, speaker (B,) long, optional voice_is_identity (B,) bool (default all True) -> dict of scalars.
 
         ``loss`` = the objective's loss + ``infonce_weight * infonce`` (the audio-to-identity head's
         contrastive loss); identity dropout replaces a clip's identity by the null identity.
@@ -79,7 +79,8 @@ class DiffusionTalker(nn.Module):
         motion, mask, speaker = batch["motion"], batch["mask"].bool(), batch["speaker"].long()
         B, T, _ = motion.shape
         x0 = (motion - self.motion_mean) / self.motion_std  # (B, T, D)
-        audio = self.encoder(batch["audio"], T)  # (B, T, D_audio)
+        # precomputed features of a frozen encoder (dtsdk.data.features), or the audio encoded now
+        audio = batch["features"] if "features" in batch else self.encoder(batch["audio"], T)  # (B, T, D_audio)
 
         # Only clips whose voice is the identity's teach the audio-to-identity head (what "auto" uses):
         # a style-swapped clip (batch["voice_is_identity"] False) would teach it that voice -> identity.

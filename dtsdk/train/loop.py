@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from dtsdk.data.dataset import LengthBatchSampler, TalkingFaceDataset
+from dtsdk.data.features import cached_features
 from dtsdk.data.sources import training_data
 from dtsdk.errors import DtsdkError
 from dtsdk.model.diffusion_talker import DiffusionTalker
@@ -179,6 +180,8 @@ def set_up(recipe: TrainRecipe, out: Path, resume: str | None, world: World, dev
     model = DiffusionTalker(recipe.model_config(found.speakers, found.fps, **found.motion_space))
     model.set_motion_stats(*motion_stats(found.dataset))
     model.to(device).train()
+    if recipe.precompute_features:
+        found.dataset.features = _encoder_features(found.dataset, model, out, world, device)
     sampler, loader = _loader(found.dataset, recipe, world, device)
     optimizer = make_optimizer(model, recipe)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(recipe.warmup_steps, recipe.steps))
@@ -190,6 +193,16 @@ def set_up(recipe: TrainRecipe, out: Path, resume: str | None, world: World, dev
                scaler, torch.Generator(device=device), step)
     run.metrics = _open_output(run, resumed=bool(resume))
     return run
+
+
+def _encoder_features(data, model, out: Path, world: World, device: torch.device):
+    """Rank 0 encodes the clips (or reuses OUT's stored features) and writes them; the others read them."""
+    if world.is_main:
+        features = cached_features(data, model, out, device)
+    barrier(world)
+    if not world.is_main:
+        features = cached_features(data, model, out, device, write=False)
+    return features
 
 
 def _rank_device(device: torch.device, world: World) -> torch.device:

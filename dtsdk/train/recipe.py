@@ -27,6 +27,9 @@ class TrainRecipe:
     # window: a random window_s crop of each clip (shorter clips padded); clip: whole clips up to window_s,
     # batched by length and cropped to the batch's shortest clip, as Talker animates a sentence
     crop: str = "window"
+    # a frozen encoder only (e.g. whisper-tiny): encode every training clip once, whole, and train on slices
+    # of those features (stored in OUT/encoder-features.safetensors; dtsdk.data.features)
+    precompute_features: bool = False
     # also train on the held-out speakers' enroll clips, as identities of their own: not a shipped model,
     # the upper bound that enrollment is measured against (benchmarks/bench_enroll.py --upper-bound)
     include_heldout: bool = False
