@@ -83,7 +83,7 @@ def enroll_all(model, corpus: Path, speakers: list[str], seconds: float, mode: s
         name = f"{speaker}-{mode}-{int(seconds)}s"
         used = enrollment_folder(corpus, speaker, seconds, tmp / name, mode == "captures")
         started = time.perf_counter()
-        result = enroll(tmp / name, name, model, steps=args.steps, seed=args.seed)
+        result = enroll(tmp / name, name, model, steps=args.steps, seed=args.seed, learning_rate=args.lr)
         runs[speaker] = {"name": name, "seconds_of_audio": round(used, 1),
                          "wall_seconds": round(time.perf_counter() - started, 2), **result.metrics}
     return runs
@@ -363,6 +363,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--samples", type=int, default=2, help="samples a clip (2 or more give the diversity)")
     parser.add_argument("--upper-bound", help="a model trained with the held-out speakers as identities")
     parser.add_argument("--steps", type=int, default=None, help="enrollment optimiser steps (default: enrollment's)")
+    parser.add_argument("--lr", type=float, default=None, help="enrollment learning rate (default: enrollment's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-write", action="store_true", help="print only; write no results")
     args = parser.parse_args(argv)

@@ -200,3 +200,37 @@ def test_compact_student_is_smaller_keeps_identities_and_learns(one_round, teach
     assert Talker(out / "compact-2", device="cpu").animate(wave, sr=SR, seed=0).weights.shape == (30, 52)
     with pytest.raises(DtsdkError, match="from_steps 4"):
         _recipe(teacher, tiny_corpus, compact={"from_steps": 4})
+
+
+def test_torchrun_two_gloo_processes_keep_the_ranks_in_lockstep(teacher, tiny_corpus, tmp_path):
+    """`torchrun -m dtsdk distill`: both ranks end every round (and the compact student) with the same weights,
+    only rank 0 writes, and the students are those of a complete run."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recipe = tmp_path / "ddp.yaml"
+    recipe.write_text(f"distill:\n  teacher: {teacher}\n  corpus: {tiny_corpus}\n  teacher_steps: 2\n"
+                      "  final_steps: 1\n  steps_per_round: 4\n  warmup_steps: 0\n  window_s: 1.0\n"
+                      "  batch_size: 2\n  log_every: 2\n  eval_every: 0\n  device: cpu\n"
+                      "  compact:\n    from_steps: 1\n    steps: 3\n    warmup_steps: 0\n"
+                      "    model: {denoiser: {d_model: 16, num_layers: 1, num_heads: 2}}\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          "--master_addr=127.0.0.1", f"--master_port={port}", "-m", "dtsdk", "distill", str(recipe),
+                          "-o", str(tmp_path / "out")], cwd=Path(__file__).resolve().parents[1],
+                         env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rounds = json.loads((tmp_path / "out" / "rounds.json").read_text())
+    assert [r["student_steps"] for r in rounds] == [1, 1] and rounds[-1]["round"] == "compact"
+    for record in rounds:
+        digests = record["weights_sha256_per_rank"]
+        assert len(digests) == 2 and digests[0] == digests[1], record
+    student = DiffusionTalker.from_pretrained(tmp_path / "out" / "student-1")
+    assert student.config.distilled_steps == [1]
+    rows = [json.loads(line) for line in (tmp_path / "out" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r.get("round") != "compact"] == [2, 4]  # one writer: no duplicate rows

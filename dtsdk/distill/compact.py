@@ -106,6 +106,9 @@ def compact_losses(compact, full, batch: dict, identity_dropout: float, generato
 def distill_compact(full, settings: CompactSettings, batches, recipe, world, device, out: Path, progress=None):
     """Train a compact copy of the full student ``full`` for ``settings.steps``; returns (model, losses)."""
     full.eval().requires_grad_(False)
+    # Every rank must start from the same weights (gradients are averaged, weights never broadcast); the
+    # global RNG has drawn rank-specific noise by now, so seed it (found by the 2-process test)
+    torch.manual_seed(recipe.seed * 1_000_003 + 555_555)
     compact = compact_model(full, settings.model).to(device).eval()  # eval: no dropout, the targets are exact
     params = [p for p in compact.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=recipe.weight_decay)

@@ -29,8 +29,8 @@ from dtsdk.distill.common import endless_batches, frozen_inputs, optimizer_step
 from dtsdk.distill.progressive import distillation_loss
 from dtsdk.distill.recipe import DistillRecipe
 from dtsdk.errors import DtsdkError
-from dtsdk.train.distributed import World, barrier, close_world, init_world
-from dtsdk.train.loop import lr_lambda
+from dtsdk.train.distributed import World, barrier, close_world, gather_strings, init_world
+from dtsdk.train.loop import lr_lambda, weights_digest
 from dtsdk.utils.device import resolve_device
 
 log = logging.getLogger("dtsdk.distill")
@@ -64,6 +64,7 @@ def distill(recipe: DistillRecipe, output: str | None = None, progress: Progress
                 student, losses = distill_round(teacher, steps, loader, sampler, recipe, world, device,
                                                 lambda step, parts: progress and progress(index, steps, step, parts),
                                                 out, index)
+                losses["weights_sha256_per_rank"] = agreed_digests(world, student)
                 if world.is_main:
                     _save_student(student, folder, recipe, teacher_name, steps)
                 barrier(world)
@@ -106,6 +107,7 @@ def _compact_round(students: dict, recipe: DistillRecipe, loader, sampler, world
     batches = endless_batches(loader, sampler, recipe.seed + 99_000)
     compact, losses = distill_compact(students[settings.from_steps], settings, batches, recipe, world, device, out,
                                       lambda step, parts: progress and progress(len(recipe.rounds), -1, step, parts))
+    losses["weights_sha256_per_rank"] = agreed_digests(world, compact)
     if world.is_main:
         card = (f"# {recipe.name}: compact {settings.from_steps}-step student\n\nA smaller DiffusionTalker trained "
                 f"to reproduce the {settings.from_steps}-step progressive-distillation student of `{teacher_name}` "
@@ -116,6 +118,14 @@ def _compact_round(students: dict, recipe: DistillRecipe, loader, sampler, world
     if world.is_main and recipe.eval_every:
         record["eval"] = evaluate_round(folder, recipe)
     return record
+
+
+def agreed_digests(world: World, model) -> list[str]:
+    """Every rank's weights digest; a mismatch (ranks out of lockstep, a bug) stops the run before saving."""
+    digests = gather_strings(world, weights_digest(model))
+    if len(set(digests)) != 1:
+        raise DtsdkError(f"ranks ended the round with different weights: {digests}")
+    return digests
 
 
 def _earlier_rounds(path: Path) -> dict:

@@ -44,10 +44,11 @@ class Enrollment:
 
 
 def enroll(folder, name: str, model=None, *, force: bool = False, steps: int | None = None, seed: int = 0,
-           min_seconds: float = MIN_SECONDS, window_s: float | None = None) -> Enrollment:
+           min_seconds: float = MIN_SECONDS, window_s: float | None = None,
+           learning_rate: float | None = None) -> Enrollment:
     """Enroll the recordings under ``folder`` as the identity ``name`` of ``model`` (a DiffusionTalker,
     a checkpoint folder, a Hub repo id, or None for the packaged default); nothing is written on failure.
-    ``steps`` defaults to :class:`EnrollSettings`' (100)."""
+    ``steps``, ``window_s`` and ``learning_rate`` default to :class:`EnrollSettings`' (100, 4 s, 0.05)."""
     from dtsdk.identities.store import check_name, identity_path, model_fingerprint, write_identity
     from dtsdk.inference.talker import load_model
 
@@ -62,9 +63,12 @@ def enroll(folder, name: str, model=None, *, force: bool = False, steps: int | N
     if name in model.config.identities:
         raise DtsdkError(f"identity name '{name}' is a library identity of this model; choose another name")
     settings = EnrollSettings(seed=seed, **({"steps": int(steps)} if steps is not None else {}),
-                              **({"window_s": float(window_s)} if window_s is not None else {}))
+                              **({"window_s": float(window_s)} if window_s is not None else {}),
+                              **({"learning_rate": float(learning_rate)} if learning_rate is not None else {}))
     if settings.steps < 1:
         raise DtsdkError(f"steps must be at least 1, got {settings.steps}")
+    if not settings.learning_rate > 0:
+        raise DtsdkError(f"learning_rate must be positive, got {settings.learning_rate}")
     fingerprint = model_fingerprint(model)
     scan = scan_recordings(folder, model.config, min_seconds)
     with frozen(model):
