@@ -48,7 +48,7 @@ def _corpus_loader(root: Path, wav: str, motion: str):
 class TalkingFaceDataset(torch.utils.data.Dataset):
     """One item per clip per epoch: a random (or, with ``random_crop=False``, the first) window.
 
-    Items: ``audio`` (S,) float32 (or, once ``features`` is set, ``features`` (T, D_audio)), ``motion``
+    Items: ``audio`` (S,) float32 (once ``features`` is set, also ``features`` (T, D_audio)), ``motion``
     (T, D) float32, ``mask`` (T,) bool, ``speaker`` int (index into ``self.speakers``: the identity),
     ``voice_is_identity`` bool (False on a style-swapped clip, whose audio is another speaker's voice),
     ``clip`` str. Batch with the default ``DataLoader`` collate.
@@ -72,7 +72,7 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
             raise DtsdkError(f"clips of speakers not in the speaker list: {', '.join(unknown)}")
         self._cache: dict[int, tuple[np.ndarray, np.ndarray]] | None = {} if cache else None
         # per clip (T, D_audio): a frozen encoder's features of the whole clip (dtsdk.data.features); when
-        # set, items carry their slice as ``features`` in place of the audio
+        # set, items carry their slice as ``features`` (the model then skips its encoder)
         self.features: list[np.ndarray] | None = None
 
     # ---- construction ----------------------------------------------------------------------------
@@ -171,12 +171,12 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
         item = {"motion": torch.from_numpy(motion_win), "mask": torch.from_numpy(mask),
                 "speaker": self.speakers.index(self.clips[index].speaker),
                 "voice_is_identity": self.clips[index].voice_is_identity, "clip": self.clips[index].name}
-        if self.features is None:
-            return {"audio": torch.from_numpy(audio_win), **item}
-        feats = self.features[index][start:start + window_frames]  # (<=T, D_audio)
-        feats_win = np.zeros((window_frames, feats.shape[1]), np.float32)
-        feats_win[:len(feats)] = feats
-        return {"features": torch.from_numpy(feats_win), **item}
+        item["audio"] = torch.from_numpy(audio_win)
+        if self.features is not None:
+            feats = self.features[index][start:start + window_frames]  # (<=T, D_audio)
+            item["features"] = torch.from_numpy(np.zeros((window_frames, feats.shape[1]), np.float32))
+            item["features"][:len(feats)] = torch.from_numpy(feats)
+        return item
 
 
 class LengthBatchSampler(torch.utils.data.Sampler):

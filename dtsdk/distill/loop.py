@@ -49,6 +49,8 @@ def distill(recipe: DistillRecipe, output: str | None = None, progress: Progress
         teacher, teacher_name = load_model(recipe.teacher or None)
         _check_teacher(teacher, teacher_name)
         teacher.to(device)
+        if recipe.encoder:
+            teacher, teacher_name = _encoder_round(teacher, teacher_name, recipe, world, device, out)
         loader, sampler = _loader(recipe, teacher, world)
         rounds, students = [], {}
         earlier = _earlier_rounds(out / "rounds.json")
@@ -118,6 +120,24 @@ def _compact_round(students: dict, recipe: DistillRecipe, loader, sampler, world
     if world.is_main and recipe.eval_every:
         record["eval"] = evaluate_round(folder, recipe)
     return record
+
+
+def _encoder_round(teacher, teacher_name: str, recipe: DistillRecipe, world: World, device, out: Path):
+    """The teacher with a small encoder distilled in place of its frozen one (rank 0 trains it, the other
+    ranks load it): OUT/teacher-small-encoder/, reused when it is there."""
+    from dtsdk.distill.encoder import EncoderDistillSettings, distill_encoder
+    from dtsdk.model import DiffusionTalker
+
+    folder = out / "teacher-small-encoder"
+    if world.is_main and not (folder / "config.json").is_file():
+        settings = EncoderDistillSettings.from_dict(recipe.encoder, recipe.name)
+        small, _ = distill_encoder(teacher, recipe.corpus, settings, out, device)
+        card = (f"# {recipe.name}: `{teacher_name}` with a small encoder\n\nIts `{teacher.config.encoder}` encoder "
+                f"replaced by a `logmel-conv` one trained to give the same features ({settings.steps} steps on "
+                f"`{recipe.corpus}`, dtsdk/distill/encoder.py); every other weight is the teacher's.\n")
+        _save_atomically(small, folder, card)
+    barrier(world)
+    return DiffusionTalker.from_pretrained(folder).to(device), f"{teacher_name} (small encoder)"
 
 
 def agreed_digests(world: World, model) -> list[str]:

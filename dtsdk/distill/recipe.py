@@ -35,6 +35,10 @@ class DistillRecipe:
     # A compact student after the rounds (dtsdk/distill/compact.py): from_steps, model overrides, steps,
     # lr, warmup_steps, loss weights; empty: none.
     compact: dict = field(default_factory=dict)
+    # Before the rounds, for a teacher on a frozen pretrained encoder (whisper-tiny): a small logmel-conv
+    # encoder distilled in its place (dtsdk/distill/encoder.py: encoder_config, steps, lr, noise...);
+    # OUT/teacher-small-encoder/ is then the rounds' teacher, and no student needs the large encoder.
+    encoder: dict = field(default_factory=dict)
     eval_corpus: str = ""
     eval_every: int = 0
     seed: int = 0
@@ -88,6 +92,10 @@ class DistillRecipe:
         for ok, message in checks:
             if not ok:
                 raise DtsdkError(f"{where}: {message}")
+        if self.encoder:
+            from dtsdk.distill.encoder import EncoderDistillSettings
+
+            EncoderDistillSettings.from_dict(self.encoder, where)
         if self.compact:
             from dtsdk.distill.compact import CompactSettings
 

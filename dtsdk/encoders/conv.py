@@ -31,13 +31,19 @@ class ConvBlock(nn.Module):
 
 
 class ConvAudioEncoder(nn.Module):
-    """``forward(wave (B, S), num_frames) -> (B, num_frames, dim)``; ``sample_rate`` Hz, ``feature_dim == dim``."""
+    """``forward(wave (B, S), num_frames) -> (B, num_frames, feature_dim)``; ``sample_rate`` Hz.
+
+    ``feature_dim`` is ``dim``, or ``out_dim`` with a linear head after the final norm (to stand in for a
+    wider encoder whose features a model was trained on: :mod:`dtsdk.distill.encoder`).
+    """
 
     def __init__(self, sample_rate: int = 16000, n_mels: int = 80, dim: int = 128, num_conv_layers: int = 3,
-                 kernel_size: int = 5, num_transformer_layers: int = 2, num_heads: int = 4, dropout: float = 0.0):
+                 kernel_size: int = 5, num_transformer_layers: int = 2, num_heads: int = 4, dropout: float = 0.0,
+                 out_dim: int | None = None):
         super().__init__()
         self.sample_rate = sample_rate
-        self.feature_dim = dim
+        self.feature_dim = out_dim or dim
+        self.out_proj = nn.Linear(dim, out_dim) if out_dim else None
         self.logmel = LogMelEncoder(sample_rate=sample_rate, n_mels=n_mels)  # parameter-free
         self.in_proj = nn.Conv1d(n_mels, dim, kernel_size, padding=kernel_size // 2)
         self.blocks = nn.ModuleList([ConvBlock(dim, kernel_size) for _ in range(num_conv_layers)])
@@ -59,4 +65,5 @@ class ConvAudioEncoder(nn.Module):
         h = h.transpose(1, 2)  # (B, T, C)
         if self.transformer is not None:
             h = self.transformer(h)  # (B, T, C)
-        return self.out_norm(h)  # (B, T, C)
+        h = self.out_norm(h)  # (B, T, C)
+        return h if self.out_proj is None else self.out_proj(h)  # (B, T, feature_dim)
