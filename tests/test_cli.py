@@ -135,8 +135,9 @@ def test_animate_help_gives_the_packaged_models_sampling_defaults(capsys):
 
 @pytest.mark.parametrize("argv, names", [
     (["train", "--help"], ["teacher", "teacher-tiny", "teacher-clip", "enroll-upper-bound", "baseline-generic",
-                           "baseline-regression", "regression-whisper"]),
+                           "baseline-regression", "regression-whisper", "teacher-whisper"]),
     (["corpus", "build", "--help"], ["default", "large", "tiny"]),
+    (["distill", "--help"], ["default", "whisper"]),
 ])
 def test_recipe_commands_list_the_builtin_recipes_in_help(capsys, argv, names):
     with pytest.raises(SystemExit):
@@ -148,7 +149,7 @@ def test_recipe_commands_list_the_builtin_recipes_in_help(capsys, argv, names):
 @pytest.mark.parametrize("argv, names", [
     (["train", "teachr"],
      "baseline-generic, baseline-regression, enroll-upper-bound, regression-whisper, teacher, teacher-clip, "
-     "teacher-tiny"),
+     "teacher-tiny, teacher-whisper"),
     (["corpus", "build", "defualt", "-o", "{tmp}/c"], "default, large, tiny"),
 ])
 def test_unknown_recipe_name_is_one_line_listing_the_builtins(tmp_path, capsys, argv, names):

@@ -38,11 +38,12 @@ SMALL_ENCODER = "logmel-conv"
 
 @dataclass
 class EncoderDistillSettings:
-    encoder_config: dict = field(default_factory=lambda: {"dim": 192, "num_conv_layers": 3,
+    # the shipped teacher's own log-mel encoder's size (1 M weights with the head to 384), not Whisper's 8 M
+    encoder_config: dict = field(default_factory=lambda: {"dim": 128, "num_conv_layers": 3,
                                                           "num_transformer_layers": 2, "num_heads": 4})
-    steps: int = 6000
-    batch_size: int = 16
-    window_s: float = 4.0  # crop length
+    steps: int = 4000
+    batch_size: int = 8
+    window_s: float = 2.0  # crop length
     lr: float = 1e-3
     warmup_steps: int = 200
     weight_decay: float = 0.01
