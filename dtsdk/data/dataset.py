@@ -168,10 +168,9 @@ class TalkingFaceDataset(torch.utils.data.Dataset):
         audio_win[:len(samples)] = samples
         mask = np.zeros(window_frames, bool)
         mask[:len(frames)] = True
-        item = {"motion": torch.from_numpy(motion_win), "mask": torch.from_numpy(mask),
-                "speaker": self.speakers.index(self.clips[index].speaker),
+        item = {"audio": torch.from_numpy(audio_win), "motion": torch.from_numpy(motion_win),
+                "mask": torch.from_numpy(mask), "speaker": self.speakers.index(self.clips[index].speaker),
                 "voice_is_identity": self.clips[index].voice_is_identity, "clip": self.clips[index].name}
-        item["audio"] = torch.from_numpy(audio_win)
         if self.features is not None:
             feats = self.features[index][start:start + window_frames]  # (<=T, D_audio)
             item["features"] = torch.from_numpy(np.zeros((window_frames, feats.shape[1]), np.float32))

@@ -28,7 +28,9 @@ import torch
 
 from dtsdk.data.dataset import TalkingFaceDataset
 from dtsdk.data.features import cached_features, is_frozen
+from dtsdk.distill.common import optimizer_step
 from dtsdk.errors import DtsdkError
+from dtsdk.train.distributed import World
 from dtsdk.train.loop import lr_lambda
 from dtsdk.utils.config import dataclass_from_dict
 
@@ -134,12 +136,7 @@ def distill_encoder(model, corpus, settings: EncoderDistillSettings, out: Path, 
             for batch in loader:
                 step += 1
                 loss = _feature_loss(encoder, batch, mean, std, settings, generator, device)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if settings.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
-                optimizer.step()
-                scheduler.step()
+                optimizer_step(loss, params, optimizer, scheduler, World(), settings.grad_clip)  # one process
                 window.append(float(loss.detach()))
                 if step % settings.log_every == 0 or step == settings.steps:
                     last = {"loss": sum(window) / len(window)}
