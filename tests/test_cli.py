@@ -149,7 +149,7 @@ def test_recipe_commands_list_the_builtin_recipes_in_help(capsys, argv, names):
 @pytest.mark.parametrize("argv, names", [
     (["train", "teachr"],
      "baseline-generic, baseline-regression, enroll-upper-bound, regression-whisper, teacher, teacher-clip, "
-     "teacher-tiny, teacher-whisper"),
+     "teacher-span, teacher-tiny, teacher-whisper"),
     (["corpus", "build", "defualt", "-o", "{tmp}/c"], "default, large, tiny"),
 ])
 def test_unknown_recipe_name_is_one_line_listing_the_builtins(tmp_path, capsys, argv, names):

@@ -1,4 +1,4 @@
-"""Whole-clip training batches (recipe ``crop: clip``): clips of similar length, no padding."""
+"""Whole-clip training batches (recipe ``crop: clip``; ``crop: span``): clips of similar length, no padding."""
 from __future__ import annotations
 
 import numpy as np
@@ -66,3 +66,24 @@ def test_a_whole_clip_item_is_aligned_and_unpadded(mixed):
 def test_evaluation_batches_keep_every_clip(mixed):
     keys = [i for batch in LengthBatchSampler(mixed, 4, 300, drop_last=False) for i, _ in batch]
     assert sorted(keys) == list(range(203))
+
+
+def test_span_batches_draw_a_length_between_the_minimum_and_the_shortest_clip(mixed):
+    whole = list(LengthBatchSampler(mixed, 4, 300, seed=2))
+    span = LengthBatchSampler(mixed, 4, 300, seed=2, min_frames=45)
+    drawn = list(span)
+    assert [[i for i, _ in b] for b in drawn] == [[i for i, _ in b] for b in whole]  # the same clips
+    lengths = []
+    for got, cap in zip(drawn, whole):
+        frames, limit = got[0][1], cap[0][1]
+        assert {f for _, f in got} == {frames}
+        assert min(45, limit) <= frames <= limit
+        lengths.append((frames, limit))
+    assert np.mean([f < cap for f, cap in lengths]) > 0.8  # mostly shorter than the whole clip
+    assert len({f for f, _ in lengths}) > 20  # and spread, not one length
+    ranks = [list(LengthBatchSampler(mixed, 4, 300, seed=2, min_frames=45, num_replicas=2, rank=r)) for r in (0, 1)]
+    assert [b for pair in zip(*ranks) for b in pair] == drawn[:len(ranks[0]) * 2]  # ranks share the draws
+    items = [mixed[key] for key in drawn[0]]
+    starts = [int(item["motion"][0, 0]) for item in items]
+    assert all(item["motion"].shape[0] == drawn[0][0][1] and bool(item["mask"].all()) for item in items)
+    assert any(s > 0 for s in starts)  # random offsets: crops need not begin at the clip's start

@@ -83,6 +83,9 @@ def test_whole_clip_crops_train_and_resume_exactly(corpus, tmp_path):
     assert resumed["weights_sha256_per_rank"] == full["weights_sha256_per_rank"]
     train(tiny_recipe(corpus, window_s=3.0), output=tmp_path / "window")
     assert losses(tmp_path / "full") != losses(tmp_path / "window")  # the crops do change the batches
+    span = train(tiny_recipe(corpus, crop="span", window_s=3.0, min_window_s=0.5), output=tmp_path / "span")
+    assert losses(tmp_path / "span") != losses(tmp_path / "full")  # shorter crops at random offsets
+    assert span["test_loss"] == span["test_loss"]
 
 
 def test_ddp_two_gloo_processes(corpus, tmp_path):
@@ -121,7 +124,10 @@ def test_bad_recipes(tmp_path):
     with pytest.raises(DtsdkError, match="bad.yaml: warmup_steps"):
         TrainRecipe.from_yaml(bad)
     bad.write_text("train:\n  crop: sentence\n")
-    with pytest.raises(DtsdkError, match="bad.yaml: crop must be 'window' or 'clip'"):
+    with pytest.raises(DtsdkError, match="bad.yaml: crop must be one of window, clip, span"):
+        TrainRecipe.from_yaml(bad)
+    bad.write_text("train:\n  crop: span\n  window_s: 2.0\n  min_window_s: 3.0\n")
+    with pytest.raises(DtsdkError, match="bad.yaml: min_window_s must be in"):
         TrainRecipe.from_yaml(bad)
     bad.write_text("train: [1, 2\n")
     with pytest.raises(DtsdkError, match="not valid YAML"):

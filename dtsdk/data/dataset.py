@@ -186,12 +186,18 @@ class LengthBatchSampler(torch.utils.data.Sampler):
     them by length within pools of ``pool`` batches (so batches differ between epochs), and shuffles the
     batch order. Under DDP every rank sees the same batch list and takes every ``num_replicas``-th batch.
     Yields lists of ``(index, frames)`` keys for :meth:`TalkingFaceDataset.__getitem__`.
+
+    With ``min_frames`` (recipe ``crop: span``) each batch's length is drawn uniformly between
+    ``min_frames`` and that cap instead, so the crops (at random offsets, the dataset's ``random_crop``)
+    begin and end anywhere in a sentence rather than on its leading and trailing silence.
     """
 
     def __init__(self, data: TalkingFaceDataset, batch_size: int, max_frames: int, seed: int = 0,
-                 num_replicas: int = 1, rank: int = 0, pool: int = 50, drop_last: bool = True):
+                 num_replicas: int = 1, rank: int = 0, pool: int = 50, drop_last: bool = True,
+                 min_frames: int | None = None):
         self.frames = [data.clip_frames(i) for i in range(len(data))]
         self.batch_size, self.max_frames, self.seed = int(batch_size), int(max_frames), int(seed)
+        self.min_frames = None if min_frames is None else max(1, int(min_frames))
         self.num_replicas, self.rank, self.pool = int(num_replicas), int(rank), int(pool)
         self.drop_last = bool(drop_last)  # False: keep each pool's last, smaller batch (for evaluation)
         self.epoch = 0
@@ -214,8 +220,12 @@ class LengthBatchSampler(torch.utils.data.Sampler):
     def __iter__(self):
         batches = self._all_batches()
         usable = len(batches) - len(batches) % self.num_replicas  # every rank the same number of steps
-        for batch in batches[self.rank:usable:self.num_replicas]:
+        for b in range(self.rank, usable, self.num_replicas):
+            batch = batches[b]
             frames = max(1, min(self.max_frames, *(self.frames[i] for i in batch)))
+            if self.min_frames is not None and frames > self.min_frames:
+                rng = np.random.default_rng([self.seed, self.epoch, b])  # by global batch: the same on every rank
+                frames = int(rng.integers(self.min_frames, frames + 1))
             yield [(int(i), frames) for i in batch]
 
     def __len__(self) -> int:

@@ -106,7 +106,7 @@ def heldout_loss(model, corpus, recipe: TrainRecipe, device, split: str = "test"
     model.eval()
     generator = torch.Generator(device=device).manual_seed(recipe.seed)
     total, count = 0.0, 0
-    if recipe.crop == "clip":
+    if recipe.crop in ("clip", "span"):  # whole clips, also for span: the score should not vary by draw
         loader = torch.utils.data.DataLoader(data, batch_sampler=LengthBatchSampler(
             data, recipe.batch_size, data.window_frames, seed=recipe.seed, drop_last=False))
     else:
@@ -218,9 +218,10 @@ def _loader(data, recipe: TrainRecipe, world: World, device: torch.device):
     """The per-epoch clip order (shared by every rank, a different share each) and the batches."""
     workers = {"num_workers": recipe.num_workers, "pin_memory": device.type == "cuda",
                "persistent_workers": recipe.num_workers > 0}
-    if recipe.crop == "clip":
+    if recipe.crop in ("clip", "span"):
+        min_frames = round(recipe.min_window_s * data.fps) if recipe.crop == "span" else None
         sampler = LengthBatchSampler(data, recipe.batch_size, data.window_frames, seed=recipe.seed,
-                                     num_replicas=world.size, rank=world.rank)
+                                     num_replicas=world.size, rank=world.rank, min_frames=min_frames)
         loader = torch.utils.data.DataLoader(data, batch_sampler=sampler, **workers)
     else:
         sampler = torch.utils.data.DistributedSampler(data, num_replicas=world.size, rank=world.rank,

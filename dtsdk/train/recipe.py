@@ -16,6 +16,9 @@ from dtsdk.errors import DtsdkError
 from dtsdk.utils.config import dataclass_from_dict
 
 
+CROPS = ("window", "clip", "span")
+
+
 @dataclass
 class TrainRecipe:
     name: str = "dtsdk-teacher"
@@ -25,8 +28,11 @@ class TrainRecipe:
     model: dict = field(default_factory=dict)  # DiffusionTalkerConfig overrides, nested (denoiser: {d_model: 64})
     window_s: float = 2.0  # training crop length in seconds (with crop: clip, the longest crop)
     # window: a random window_s crop of each clip (shorter clips padded); clip: whole clips up to window_s,
-    # batched by length and cropped to the batch's shortest clip, as Talker animates a sentence
+    # batched by length and cropped to the batch's shortest clip, as Talker animates a sentence; span: as
+    # clip, but each batch cropped to a random length in [min_window_s, that] at random offsets, so crops
+    # start and end mid-sentence as well as on a sentence's silence
     crop: str = "window"
+    min_window_s: float = 1.5  # crop: span only
     # a frozen encoder only (e.g. whisper-tiny): encode every training clip once, whole, and train on slices
     # of those features (stored in OUT/encoder-features.safetensors; dtsdk.data.features)
     precompute_features: bool = False
@@ -70,7 +76,8 @@ class TrainRecipe:
         checks = [
             (isinstance(self.model, dict), "model must be a mapping of DiffusionTalkerConfig fields"),
             (self.window_s > 0, "window_s must be positive"),
-            (self.crop in ("window", "clip"), f"crop must be 'window' or 'clip', not {self.crop!r}"),
+            (self.crop in CROPS, f"crop must be one of {', '.join(CROPS)}, not {self.crop!r}"),
+            (self.crop != "span" or 0 < self.min_window_s <= self.window_s, "min_window_s must be in (0, window_s]"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.lr > 0, "lr must be positive"),
             (self.weight_decay >= 0, "weight_decay must be >= 0"),
