@@ -171,6 +171,45 @@ def test_audio_only_keeps_the_library_length(model, recordings, home, tmp_path):
     assert float(result.embedding.norm()) == pytest.approx(float(library_length), rel=1e-5)
 
 
+def test_captures_give_a_voice_key_the_audio_only_fit_that_auto_matches(model, recordings, in_store, tmp_path,
+                                                                        monkeypatch):
+    """Fitting the motion moves the embedding off the voice; auto compares voices with the key instead."""
+    stored = load_identity("me")
+    assert stored.voice_key is not None and not torch.allclose(stored.voice_key, stored.embedding)
+    assert in_store.metrics["voice_key_windows_matching_it"] == 1.0
+    voice_only = tmp_path / "voice-only"
+    for wav in recordings.rglob("*.*"):
+        if wav.suffix != ".npz":
+            target = voice_only / wav.relative_to(recordings)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(wav.read_bytes())
+    monkeypatch.setenv("DTSDK_HOME", str(tmp_path / "other-home"))
+    audio_only = enroll(voice_only, "voice", model, steps=STEPS)
+    assert load_identity("voice").voice_key is None  # audio only: the embedding is that fit already
+    torch.testing.assert_close(stored.voice_key, audio_only.embedding)  # the same windows, seed and steps
+    # auto ranks by the key: a stored identity whose key is the voice and whose embedding is not
+    from dtsdk.identities.store import write_identity
+
+    away = -model.personalizer.bank.detach().mean(0)
+    write_identity("keyed", away, model_fingerprint(model), voice_key=audio_only.embedding)
+    monkeypatch.setattr(store_module, "list_identities", lambda: [load_identity("keyed")])
+    chosen = Talker(model, device="cpu").animate(recordings / "take1.wav", seed=0, identity="auto")
+    assert chosen.meta["identity"] == "keyed"
+    keyless = Talker(model, device="cpu").animate(recordings / "take1.wav", seed=0, identity="keyed")
+    np.testing.assert_array_equal(chosen.weights, keyless.weights)  # it animates with its embedding
+
+
+def test_a_broken_voice_key_is_a_one_line_error(model, in_store, tmp_path):
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "broken"
+    export_identity("me", folder)
+    save_file({"embedding": load_identity("me").embedding, "voice_key": torch.zeros(3)},
+              str(folder / "identity.safetensors"))
+    with pytest.raises(DtsdkError, match=r"identity.safetensors: expected a 'voice_key' of shape \(8,\), found \(3,\)"):
+        load_identity(folder)
+
+
 def test_the_scan_names_what_it_skips(model, home, tmp_path):
     folder = tmp_path / "mixed"
     write_take(folder, "good", seconds=6.0)
@@ -293,6 +332,7 @@ def test_export_import_and_pull_from_a_hub_cache(model, in_store, tmp_path, monk
     monkeypatch.setenv("DTSDK_HOME", str(tmp_path / "home"))  # an empty store: import under another name
     path = import_identity(exported, name="copy")
     torch.testing.assert_close(load_identity("copy").embedding, in_store.embedding)
+    torch.testing.assert_close(load_identity("copy").voice_key, load_identity(in_store.path).voice_key)
     assert json.loads((path / "config.json").read_text())["name"] == "copy"
     # the Hub cache layout: models--OWNER--NAME/{refs/main, snapshots/REV/...}, read offline
     repo = tmp_path / "hub" / "models--someone--my-voice"

@@ -11,6 +11,7 @@ The scan is :mod:`dtsdk.enrollment.scan`, the fit :mod:`dtsdk.enrollment.fit`, t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -76,16 +77,29 @@ def enroll(folder, name: str, model=None, *, force: bool = False, steps: int | N
         windows = cut_windows(model, scan.used, settings.window_s)
         encode_s = time.perf_counter() - encode_started
         result = fit_identity(model, windows, settings)
+        voice_key = voice_key_for(model, windows, settings, result)
     if model_fingerprint(model) != fingerprint:  # cannot happen with frozen(); a guard worth its 20 ms
         raise DtsdkError(f"{label}: the model changed during enrollment; nothing was written")
     source = scan.summary(model.config.sample_rate)
     metrics = {**result.metrics, "encode_seconds": round(encode_s, 3),
                "total_seconds": round(time.perf_counter() - started, 3)}
     path = write_identity(name, result.embedding, fingerprint, model_label=str(label), source=source,
-                          metrics=metrics, force=force)
+                          metrics=metrics, force=force, voice_key=voice_key)
     log.info("enrolled '%s' (%s, %.1f s of audio) in %.1f s -> %s", name, source["mode"], source["seconds"],
              metrics["total_seconds"], path)
     return Enrollment(name, path, result.embedding, source, metrics, scan.skipped)
+
+
+def voice_key_for(model, windows, settings: EnrollSettings, result) -> torch.Tensor | None:
+    """With captures, the audio-only fit of the same windows (about 1 s): ``auto`` matches a voice against
+    it, since fitting the motion moves the embedding away from where the voice points (measured in
+    docs/enrollment.md). Audio only: None, the embedding is that fit already."""
+    if windows.motion is None:
+        return None
+    key = fit_identity(model, dataclasses.replace(windows, motion=None), settings)
+    result.metrics["voice_key_windows_matching_it"] = key.metrics["windows_matching_it"]
+    result.metrics["fit_seconds"] = round(result.metrics["fit_seconds"] + key.metrics["fit_seconds"], 3)
+    return key.embedding
 
 
 @contextlib.contextmanager

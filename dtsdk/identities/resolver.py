@@ -100,7 +100,8 @@ def match_identity(model, features: torch.Tensor, mask: torch.Tensor | None = No
                    enrolled: bool = True) -> list[ResolvedIdentity]:
     """``"auto"``: the identity each clip's audio features (B, T, D_audio) match best, among the library
     and (with ``enrolled``) the store's enrolled identities that belong to the model (compared as the
-    library is: cosine similarity of the audio-to-identity query and the embedding, over the temperature)."""
+    library is: cosine similarity of the audio-to-identity query and the embedding, over the temperature;
+    an enrolled identity with a voice key is compared by its key, and animates with its embedding)."""
     enrolled = _enrolled_for(model) if enrolled else []
     names = model.config.identities
     if not enrolled:
@@ -108,7 +109,7 @@ def match_identity(model, features: torch.Tensor, mask: torch.Tensor | None = No
         return [ResolvedIdentity(names[i], i, "auto", float(probs[row, i])) for row, i in enumerate(index.tolist())]
     with torch.no_grad():
         query = model.personalizer.query(features, mask)  # (B, E)
-        extra = torch.stack([e.embedding for e in enrolled]).to(query)  # (M, E)
+        extra = torch.stack([e.match_key for e in enrolled]).to(query)  # (M, E)
         extra_logits = F.normalize(query, dim=-1) @ F.normalize(extra, dim=-1).T / model.personalizer.config.temperature
         probs = torch.cat([model.personalizer.logits(query), extra_logits], dim=-1).softmax(dim=-1)  # (B, N + M)
     chosen = []

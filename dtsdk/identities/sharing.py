@@ -23,7 +23,7 @@ def export_identity(name_or_path, destination, force: bool = False) -> Path:
     if destination.exists() and (not destination.is_dir() or any(destination.iterdir())) and not force:
         raise DtsdkError(f"{destination}: exists and is not empty; pass --force (force=True) to replace it")
     with atomic_dir(destination) as tmp:
-        write_identity_files(tmp, identity.config, identity.embedding)
+        write_identity_files(tmp, identity.config, identity.tensors())
     return destination
 
 
@@ -43,7 +43,7 @@ def import_identity(source, name: str | None = None, force: bool = False, revisi
             raise DtsdkError(f"{target}: identity '{name}' exists already; pass --force (force=True) to replace "
                              f"it, or --name to import it under another name")
         with atomic_dir(target) as tmp:
-            write_identity_files(tmp, config, identity.embedding)
+            write_identity_files(tmp, config, identity.tensors())
     return target
 
 

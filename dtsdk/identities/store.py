@@ -4,7 +4,10 @@ Layout (also the Hub layout :mod:`dtsdk.identities.sharing` exports and pulls)::
 
     $DTSDK_HOME/identities/NAME/
         config.json            format, name, model_fingerprint, embedding_dim, created, source, metrics
-        identity.safetensors   "embedding": (E,) float32
+        identity.safetensors   "embedding": (E,) float32, the style the denoiser sees; optional
+                               "voice_key": (E,) float32, what ``auto`` matches a voice against when
+                               it is not the embedding (enrolled with captures: fitting the motion
+                               moves the embedding away from where the voice points)
         README.md              a card saying what it is and which model it belongs to
 
 ``$DTSDK_HOME`` defaults to the user's cache folder (``$XDG_CACHE_HOME/dtsdk`` or ``~/.cache/dtsdk``;
@@ -69,10 +72,20 @@ class StoredIdentity:
     path: Path
     config: dict
     embedding: torch.Tensor = field(compare=False, repr=False)
+    voice_key: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
     @property
     def model_fingerprint(self) -> str:
         return self.config["model_fingerprint"]
+
+    @property
+    def match_key(self) -> torch.Tensor:
+        """What ``auto`` compares a clip's audio-to-identity query with: the voice key, else the embedding."""
+        return self.embedding if self.voice_key is None else self.voice_key
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The identity.safetensors contents."""
+        return identity_tensors(self.embedding, self.voice_key)
 
 
 def dtsdk_home() -> Path:
@@ -168,14 +181,31 @@ def read_identity(folder) -> StoredIdentity:
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError) as exc:
         raise DtsdkError(f"{weights_path}: not a readable safetensors file ({exc})") from None
-    embedding = tensors.get("embedding")
-    if embedding is None or embedding.shape != (int(config["embedding_dim"]),):
-        shape = None if embedding is None else tuple(embedding.shape)
-        raise DtsdkError(f"{weights_path}: expected an 'embedding' of shape ({config['embedding_dim']},), "
+    embedding = _checked_vector(tensors, "embedding", int(config["embedding_dim"]), weights_path)
+    voice_key = _checked_vector(tensors, "voice_key", int(config["embedding_dim"]), weights_path, required=False)
+    return StoredIdentity(str(config["name"]), folder, config, embedding, voice_key)
+
+
+def _checked_vector(tensors: dict, key: str, size: int, weights_path: Path, required: bool = True):
+    """``tensors[key]`` as float32 (size,), or a one-line error naming the file; None when optional and absent."""
+    vector = tensors.get(key)
+    if vector is None and not required:
+        return None
+    if vector is None or vector.shape != (size,):
+        shape = None if vector is None else tuple(vector.shape)
+        raise DtsdkError(f"{weights_path}: expected {'an' if key[0] in 'aeiou' else 'a'} '{key}' of shape ({size},), "
                          f"found {shape}")
-    if not torch.isfinite(embedding).all():
-        raise DtsdkError(f"{weights_path}: the embedding holds NaN or infinite values")
-    return StoredIdentity(str(config["name"]), folder, config, embedding.float())
+    if not torch.isfinite(vector).all():
+        raise DtsdkError(f"{weights_path}: the {key} holds NaN or infinite values")
+    return vector.float()
+
+
+def identity_tensors(embedding: torch.Tensor, voice_key: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """What identity.safetensors holds: the embedding and, when there is one, the voice key."""
+    tensors = {"embedding": embedding}
+    if voice_key is not None:
+        tensors["voice_key"] = voice_key
+    return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in tensors.items()}
 
 
 def check_belongs_to(identity: StoredIdentity, model, fingerprint: str | None = None) -> None:
@@ -201,7 +231,8 @@ def identities_for(model, fingerprint: str | None = None) -> list[StoredIdentity
 
 
 def write_identity(name: str, embedding: torch.Tensor, model_fingerprint: str, *, model_label: str = "",
-                   source: dict | None = None, metrics: dict | None = None, force: bool = False) -> Path:
+                   source: dict | None = None, metrics: dict | None = None, force: bool = False,
+                   voice_key: torch.Tensor | None = None) -> Path:
     """Write an identity into the store atomically; an existing name needs ``force=True``."""
     folder = identity_path(name)
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
@@ -213,17 +244,17 @@ def write_identity(name: str, embedding: torch.Tensor, model_fingerprint: str, *
         if folder.exists() and not force:
             raise DtsdkError(f"{folder}: identity '{name}' exists already; pass --force (force=True) to replace it")
         with atomic_dir(folder) as tmp:
-            write_identity_files(tmp, config, embedding)
+            write_identity_files(tmp, config, identity_tensors(embedding, voice_key))
     return folder
 
 
-def write_identity_files(folder: Path, config: dict, embedding: torch.Tensor) -> None:
-    """The three files of an identity into ``folder`` (a temporary one: the caller moves it into place)."""
+def write_identity_files(folder: Path, config: dict, tensors: dict[str, torch.Tensor]) -> None:
+    """The three files of an identity into ``folder`` (a temporary one: the caller moves it into place);
+    ``tensors``: :func:`identity_tensors`."""
     from safetensors.torch import save_file
 
     (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    save_file({"embedding": embedding.detach().to("cpu", torch.float32).contiguous()}, str(folder / WEIGHTS_NAME),
-              metadata={"format": "pt"})
+    save_file(tensors, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
     source = config.get("source") or {}
     (folder / CARD_NAME).write_text(_CARD.format(
         name=config["name"], embedding_dim=config["embedding_dim"], fingerprint=config["model_fingerprint"][:19],
