@@ -115,6 +115,22 @@ def test_the_model_stays_bit_identical_and_only_the_embedding_moves(model, enrol
     assert metrics["windows_matching_it"] == 1.0  # and the user's voice still picks it among the library
 
 
+def test_the_result_is_the_mean_of_the_last_iterates(model, recordings):
+    """Polyak averaging: with a constant step the first k steps do not depend on the total, so the
+    averaged result of 6 steps from half-way is the mean of the 3-, 4-, 5- and 6-step last iterates."""
+    from dtsdk.enrollment.fit import EnrollSettings, cut_windows, fit_identity
+    from dtsdk.enrollment.scan import scan_recordings
+
+    windows = cut_windows(model, scan_recordings(recordings, model.config, 10.0).used, 4.0)
+
+    def fitted(steps, average_from):
+        return fit_identity(model, windows, EnrollSettings(steps=steps, average_from=average_from)).embedding
+
+    iterates = torch.stack([fitted(k, 1.0) for k in (3, 4, 5, 6)])
+    assert not torch.allclose(iterates[0], iterates[-1])  # the iterates do move
+    torch.testing.assert_close(fitted(6, 0.5), iterates.mean(0))
+
+
 def test_the_store_holds_config_weights_and_card(model, in_store):
     folder = in_store.path
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "config.json", "identity.safetensors"]

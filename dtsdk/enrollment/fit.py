@@ -14,6 +14,8 @@ flow through the frozen model to ``e`` alone). Audio features are computed once,
   the contrastive term weighted by the model's ``infonce_weight`` as in training.
 * Audio only: the contrastive loss alone decides only the direction of ``e``, so its length is held
   at the starting length (the library's mean).
+* The result is the mean of the iterates over the last half of the steps (``average_from``), not
+  the last one.
 """
 from __future__ import annotations
 
@@ -37,6 +39,10 @@ class EnrollSettings:
     batch_windows: int = 8  # captured windows per step of the motion loss
     window_s: float = 4.0  # recordings are cut into windows of this length (the last one padded)
     seed: int = 0
+    # the result is the mean of the iterates from this share of the steps on (Polyak averaging: the
+    # motion loss's noisy gradients keep a constant-step Adam jittering around the optimum; measured in
+    # docs/enrollment.md, where a cosine decay of the step did not help); 1.0: the last iterate alone
+    average_from: float = 0.5
 
 
 @dataclass
@@ -105,6 +111,8 @@ def fit_identity(model, windows: Windows, settings: EnrollSettings) -> FitResult
     embedding = start.clone().requires_grad_(True)
     step_size = settings.learning_rate * float(length) / bank.shape[1] ** 0.5
     optimiser = torch.optim.Adam([embedding], lr=step_size)
+    average, averaged = torch.zeros_like(start), 0
+    first_averaged = min(settings.steps, max(1, int(settings.average_from * settings.steps)))
     generator = torch.Generator(device=bank.device).manual_seed(settings.seed)
     with_motion = windows.motion is not None
     temperature = personalizer.config.temperature
@@ -121,10 +129,15 @@ def fit_identity(model, windows: Windows, settings: EnrollSettings) -> FitResult
         if not with_motion:  # only the direction is learnt from audio alone
             with torch.no_grad():
                 embedding.mul_(length / embedding.norm())
+        if step >= first_averaged:
+            average += embedding.detach()
+            averaged += 1
         if step % PROGRESS_EVERY == 0 or step == settings.steps:
             log.info("step %d/%d: loss %.4f (%.1f s)", step, settings.steps, float(loss.detach()),
                      time.perf_counter() - started)
-    final = embedding.detach()
+    final = embedding.detach() if averaged <= 1 else average / averaged
+    if not with_motion:
+        final = final * (length / final.norm())
     metrics = _metrics(model, windows, queries, bank, start, final, settings, temperature)
     metrics["fit_seconds"] = round(time.perf_counter() - started, 3)
     return FitResult(final, metrics)
