@@ -15,7 +15,8 @@ corpus) and, with ``--upper-bound``, a model trained with these speakers' enroll
 of their own, named after them (``dtsdk train enroll-upper-bound``): how far an identity can go on
 this backbone. Gap closure: (generic - enrolled) / (generic - upper bound), for style error and LVE.
 Retrieval: ``auto`` on all of every held-out speaker's ``heldout_test`` clips, with one mode's
-3-minute identities in the store beside the library. Finally a curve: style error and LVE against
+3-minute identities in the store beside the library, and on every 4th ``test`` clip of the training
+speakers (how often an enrolled identity takes a library voice). Finally a curve: style error and LVE against
 seconds of enrollment data (``--curve`` seconds in each of ``--curve-modes``, plus the ``--minutes``
 run). Scoring samples the model (``--sampler``/``--sample-steps``, default the model's own) on
 ``--samples`` samples per clip; every seed is ``--seed``. Writes docs/results/bench_enroll.json and
@@ -44,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "docs" / "results" / "bench_enroll.json"
 TARGETS = {"gap_closed": 0.70, "retrieval_top1": 0.90, "enroll_3min_s": 30.0}
 MODES = {"captures": "audio + captures", "audio": "audio only"}
+LIBRARY_EVERY = 4  # training speakers' test clips for the false matches: 72 of the default corpus's 288
 
 
 def enrollment_folder(corpus: Path, speaker: str, seconds: float, folder: Path, captures: bool) -> float:
@@ -107,6 +109,24 @@ def auto_matches(model, corpus: Path, speakers: list[str]) -> dict:
     return picks
 
 
+def library_voices_taken(model, corpus: Path, every: int = LIBRARY_EVERY) -> float:
+    """Share of the training speakers' ``test`` clips (every ``every``-th) on which ``auto`` picks one of the
+    store's enrolled identities instead of a library one: what enrolling costs everybody else's voices."""
+    from dtsdk.audio import load_audio
+    from dtsdk.corpus.manifest import read_manifest
+    from dtsdk.identities import match_identity
+
+    clips = [c for c in read_manifest(corpus)["clips"] if c["split"] == "test"][::every]
+    library = set(model.config.identities)
+    taken = 0
+    for clip in clips:
+        wave = torch.from_numpy(load_audio(corpus / clip["wav"], sr=model.config.sample_rate))[None]  # (1, S)
+        frames = max(1, round(wave.shape[1] / model.config.sample_rate * model.config.fps))
+        with torch.no_grad():
+            taken += match_identity(model, model.encoder(wave, frames))[0].name not in library
+    return taken / max(1, len(clips))
+
+
 def retrieval_top1(picks: dict) -> dict:
     """speaker -> share of its clips on which ``auto`` picked the speaker's own enrolled identity."""
     return {s: sum(n for name, n in p.items() if name.startswith(f"{s}-")) / max(1, sum(p.values()))
@@ -168,6 +188,7 @@ def measure(args) -> dict:
             with identity_store(tmp / f"store-{mode}"):
                 res["enroll"][mode] = enroll_all(model, corpus, speakers, main_s, mode, tmp, args)
                 res["auto_picks"][mode] = auto_matches(model, corpus, heldout)
+                res.setdefault("library_voices_taken", {})[mode] = library_voices_taken(model, corpus)
             res["retrieval_top1"][mode] = retrieval_top1({s: res["auto_picks"][mode][s] for s in speakers})
         lap("enroll")
         print("enrolled; scoring", flush=True)
@@ -269,6 +290,7 @@ def report(res: dict) -> str:
         f"| {MODES[mode]} | {_mean(r['seconds_of_audio'] for r in runs.values())} | "
         f"{_mean(r['wall_seconds'] for r in runs.values())} | {max(r['wall_seconds'] for r in runs.values()):.1f} | "
         f"{_pct(sum(res['retrieval_top1'][mode].values()) / len(runs))} | "
+        f"{_pct(res.get('library_voices_taken', {}).get(mode))} | "
         f"{_pct(gaps_of.get(f'enrolled-{mode}', {}).get('style_error'))} | "
         f"{_pct(gaps_of.get(f'enrolled-{mode}', {}).get('lve_max_l2_mm'))} |"
         for mode, runs in res["enroll"].items())
@@ -309,10 +331,11 @@ Style error per speaker:
 
 Enrollment time (one thread), `auto` retrieval of the enrolled identities (on all {_queries(res)} `heldout_test`
 clips of the {len(res['heldout_speakers'])} held-out speakers, with one mode's identities in the store beside the
-model's {res['library_identities']} library identities) and gap closure. {gap}
+model's {res['library_identities']} library identities), the training speakers' voices `auto` then gives to an
+enrolled identity instead of their library one (every {_ordinal(LIBRARY_EVERY)}`test` clip) and gap closure. {gap}
 
-| enrolled | seconds of audio | enroll s (mean) | enroll s (max) | `auto` top-1 | gap closed, style | gap closed, LVE |
-|---|---|---|---|---|---|---|
+| enrolled | seconds of audio | enroll s (mean) | enroll s (max) | `auto` top-1 | training voices taken | gap closed, style | gap closed, LVE |
+|---|---|---|---|---|---|---|---|
 {timing}
 
 Style error and LVE against seconds of enrollment data (mean per speaker; the last row is the table's):

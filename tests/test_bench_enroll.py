@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from dtsdk.corpus.manifest import read_manifest
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(encoder_config={"dim": 16, "num_conv_layers": 1, "num_transformer_layers": 1, "num_heads": 2},
             diffusion_steps=50, default_steps=2)
@@ -57,7 +59,12 @@ def test_measure_and_report_with_an_upper_bound(bench, models, tiny_corpus, tmp_
     assert set(res["curve"]) == {"captures", "audio"} and set(res["curve"]["captures"]) == {"10", "12"}
     assert set(res["gap_closed"]) >= {"auto", "enrolled-audio", "enrolled-captures", "curve-captures-10s"}
     assert set(res["retrieval_top1"]) == {"captures", "audio"}
+    taken = res["library_voices_taken"]
+    assert set(taken) == {"captures", "audio"} and all(0.0 <= v <= 1.0 for v in taken.values())
+    clips = [c for c in read_manifest(tiny_corpus)["clips"] if c["split"] == "test"][::bench.LIBRARY_EVERY]
+    assert clips and all(round(v * len(clips)) == v * len(clips) for v in taken.values())  # a count of clips
     text = bench.report(res)
+    assert "| training voices taken |" in text
     assert "upper bound (trained on them)" in text and text.count("- [") == 5  # 2 gaps, 2 retrievals, speed
     assert "0.2 min in" in text and "(not judged: the target is for 3 min): missed" in text
     written = json.dumps(res)
