@@ -187,12 +187,16 @@ def test_audio_only_keeps_the_library_length(model, recordings, home, tmp_path):
     assert float(result.embedding.norm()) == pytest.approx(float(library_length), rel=1e-5)
 
 
-def test_captures_give_a_voice_key_the_audio_only_fit_that_auto_matches(model, recordings, in_store, tmp_path,
-                                                                        monkeypatch):
-    """Fitting the motion moves the embedding off the voice; auto compares voices with the key instead."""
+def test_the_voice_keys_are_the_queries_of_the_enrolled_windows(model, recordings, in_store, tmp_path, monkeypatch):
+    """auto compares a voice with every enrolled window's audio-to-identity query, captured or not."""
+    from dtsdk.enrollment.fit import cut_windows
+    from dtsdk.enrollment.scan import scan_recordings
+
+    windows = cut_windows(model, scan_recordings(recordings, model.config, 10.0).used, 4.0)
+    expected = torch.nn.functional.normalize(model.personalizer.query(windows.features, windows.mask), dim=-1)
     stored = load_identity("me")
-    assert stored.voice_key is not None and not torch.allclose(stored.voice_key, stored.embedding)
-    assert in_store.metrics["voice_key_windows_matching_it"] == 1.0
+    assert stored.voice_keys.shape == (len(windows.features), 8)  # 3 takes of 5 s: 2 windows each
+    torch.testing.assert_close(stored.voice_keys, expected.detach())
     voice_only = tmp_path / "voice-only"
     for wav in recordings.rglob("*.*"):
         if wav.suffix != ".npz":
@@ -200,19 +204,41 @@ def test_captures_give_a_voice_key_the_audio_only_fit_that_auto_matches(model, r
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(wav.read_bytes())
     monkeypatch.setenv("DTSDK_HOME", str(tmp_path / "other-home"))
-    audio_only = enroll(voice_only, "voice", model, steps=STEPS)
-    assert load_identity("voice").voice_key is None  # audio only: the embedding is that fit already
-    torch.testing.assert_close(stored.voice_key, audio_only.embedding)  # the same windows, seed and steps
-    # auto ranks by the key: a stored identity whose key is the voice and whose embedding is not
+    enroll(voice_only, "voice", model, steps=STEPS)
+    torch.testing.assert_close(load_identity("voice").voice_keys, stored.voice_keys)  # the same windows
+
+
+def _clip_query(model, wav: Path) -> torch.Tensor:
+    from dtsdk.audio import load_audio
+
+    wave = torch.from_numpy(load_audio(wav, sr=SR))[None]
+    with torch.no_grad():
+        return model.personalizer.query(model.encoder(wave, round(wave.shape[1] / SR * FPS)))[0]
+
+
+def test_auto_ranks_enrolled_identities_by_their_keys_less_the_margin(model, recordings, home, monkeypatch):
+    """A key on the voice itself wins and animates with the identity's embedding; a key no closer than
+    a library identity loses to it (ENROLLED_MARGIN), so enrolling does not take library voices."""
+    from dtsdk.identities.resolver import ENROLLED_MARGIN
     from dtsdk.identities.store import write_identity
 
+    query = torch.nn.functional.normalize(_clip_query(model, recordings / "take1.wav"), dim=0)
+    bank = torch.nn.functional.normalize(model.personalizer.bank.detach(), dim=-1)
+    nearest = int((bank @ query).argmax())
+    assert float(bank[nearest] @ query) < 1 - ENROLLED_MARGIN  # the premise: the voice is no library row
     away = -model.personalizer.bank.detach().mean(0)
-    write_identity("keyed", away, model_fingerprint(model), voice_key=audio_only.embedding)
-    monkeypatch.setattr(store_module, "list_identities", lambda: [load_identity("keyed")])
-    chosen = Talker(model, device="cpu").animate(recordings / "take1.wav", seed=0, identity="auto")
-    assert chosen.meta["identity"] == "keyed"
-    keyless = Talker(model, device="cpu").animate(recordings / "take1.wav", seed=0, identity="keyed")
+    fingerprint = model_fingerprint(model)
+    write_identity("keyed", away, fingerprint, voice_keys=torch.stack([-query, query]))
+    write_identity("twin", away, fingerprint, voice_keys=bank[nearest][None])  # exactly the library row
+    talker = Talker(model, device="cpu")
+    chosen = talker.animate(recordings / "take1.wav", seed=0, identity="auto")
+    assert chosen.meta["identity"] == "keyed"  # its best key counts, not its first
+    keyless = talker.animate(recordings / "take1.wav", seed=0, identity="keyed")
     np.testing.assert_array_equal(chosen.weights, keyless.weights)  # it animates with its embedding
+    remove_identity("keyed")
+    assert talker.animate(recordings / "take1.wav", seed=0, identity="auto").meta["identity"] == "ab"[nearest]
+    monkeypatch.setattr("dtsdk.identities.resolver.ENROLLED_MARGIN", -0.01)  # without the margin the twin wins
+    assert talker.animate(recordings / "take1.wav", seed=0, identity="auto").meta["identity"] == "twin"
 
 
 def test_a_broken_voice_key_is_a_one_line_error(model, in_store, tmp_path):
@@ -220,9 +246,10 @@ def test_a_broken_voice_key_is_a_one_line_error(model, in_store, tmp_path):
 
     folder = tmp_path / "broken"
     export_identity("me", folder)
-    save_file({"embedding": load_identity("me").embedding, "voice_key": torch.zeros(3)},
+    save_file({"embedding": load_identity("me").embedding, "voice_keys": torch.zeros(3)},
               str(folder / "identity.safetensors"))
-    with pytest.raises(DtsdkError, match=r"identity.safetensors: expected a 'voice_key' of shape \(8,\), found \(3,\)"):
+    with pytest.raises(DtsdkError, match=r"identity.safetensors: expected a 'voice_keys' of shape \(K, 8\), "
+                                         r"found \(3,\)"):
         load_identity(folder)
 
 
@@ -348,7 +375,7 @@ def test_export_import_and_pull_from_a_hub_cache(model, in_store, tmp_path, monk
     monkeypatch.setenv("DTSDK_HOME", str(tmp_path / "home"))  # an empty store: import under another name
     path = import_identity(exported, name="copy")
     torch.testing.assert_close(load_identity("copy").embedding, in_store.embedding)
-    torch.testing.assert_close(load_identity("copy").voice_key, load_identity(in_store.path).voice_key)
+    torch.testing.assert_close(load_identity("copy").voice_keys, load_identity(in_store.path).voice_keys)
     assert json.loads((path / "config.json").read_text())["name"] == "copy"
     # the Hub cache layout: models--OWNER--NAME/{refs/main, snapshots/REV/...}, read offline
     repo = tmp_path / "hub" / "models--someone--my-voice"

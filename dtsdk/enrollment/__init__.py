@@ -11,13 +11,13 @@ The scan is :mod:`dtsdk.enrollment.scan`, the fit :mod:`dtsdk.enrollment.fit`, t
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from dtsdk.enrollment.fit import EnrollSettings, cut_windows, fit_identity
 from dtsdk.enrollment.scan import scan_recordings
@@ -25,6 +25,7 @@ from dtsdk.errors import DtsdkError
 
 log = logging.getLogger("dtsdk.enroll")
 MIN_SECONDS = 10.0  # less audio than this is refused: too little to say anything about a voice
+MAX_VOICE_KEYS = 512  # 34 min of 4 s windows; each key is one (E,) row, so even the cap is small on disk
 
 
 @dataclass
@@ -77,29 +78,29 @@ def enroll(folder, name: str, model=None, *, force: bool = False, steps: int | N
         windows = cut_windows(model, scan.used, settings.window_s)
         encode_s = time.perf_counter() - encode_started
         result = fit_identity(model, windows, settings)
-        voice_key = voice_key_for(model, windows, settings, result)
+        voice_keys = voice_keys_for(model, windows)
     if model_fingerprint(model) != fingerprint:  # cannot happen with frozen(); a guard worth its 20 ms
         raise DtsdkError(f"{label}: the model changed during enrollment; nothing was written")
     source = scan.summary(model.config.sample_rate)
     metrics = {**result.metrics, "encode_seconds": round(encode_s, 3),
                "total_seconds": round(time.perf_counter() - started, 3)}
     path = write_identity(name, result.embedding, fingerprint, model_label=str(label), source=source,
-                          metrics=metrics, force=force, voice_key=voice_key)
+                          metrics=metrics, force=force, voice_keys=voice_keys)
     log.info("enrolled '%s' (%s, %.1f s of audio) in %.1f s -> %s", name, source["mode"], source["seconds"],
              metrics["total_seconds"], path)
     return Enrollment(name, path, result.embedding, source, metrics, scan.skipped)
 
 
-def voice_key_for(model, windows, settings: EnrollSettings, result) -> torch.Tensor | None:
-    """With captures, the audio-only fit of the same windows (about 1 s): ``auto`` matches a voice against
-    it, since fitting the motion moves the embedding away from where the voice points (measured in
-    docs/enrollment.md). Audio only: None, the embedding is that fit already."""
-    if windows.motion is None:
-        return None
-    key = fit_identity(model, dataclasses.replace(windows, motion=None), settings)
-    result.metrics["voice_key_windows_matching_it"] = key.metrics["windows_matching_it"]
-    result.metrics["fit_seconds"] = round(result.metrics["fit_seconds"] + key.metrics["fit_seconds"], 3)
-    return key.embedding
+def voice_keys_for(model, windows) -> torch.Tensor:
+    """What ``auto`` matches a voice against (K, E): the audio-to-identity queries of the enrolled windows,
+    at most MAX_VOICE_KEYS of them, evenly spread in time. One key per window, not one for the identity:
+    a voice's clips scatter around its mean query, and fitting the motion moves the embedding away from
+    where the voice points (docs/enrollment.md, benchmarks/bench_voice_keys.py)."""
+    with torch.no_grad():
+        queries = F.normalize(model.personalizer.query(windows.features, windows.mask), dim=-1)  # (N, E)
+    if len(queries) > MAX_VOICE_KEYS:
+        queries = queries[torch.linspace(0, len(queries) - 1, MAX_VOICE_KEYS).round().long()]
+    return queries
 
 
 @contextlib.contextmanager
@@ -118,4 +119,4 @@ def frozen(model):
         model.train(was_training)
 
 
-__all__ = ["MIN_SECONDS", "EnrollSettings", "Enrollment", "enroll"]
+__all__ = ["MIN_SECONDS", "EnrollSettings", "Enrollment", "enroll", "voice_keys_for"]

@@ -27,6 +27,11 @@ import torch.nn.functional as F
 from dtsdk.errors import DtsdkError
 
 AUTO = "auto"
+# How much closer (in cosine) a voice must be to an enrolled identity's nearest voice key than to the
+# nearest library identity for ``auto`` to pick it. With one key per enrolled window, a voice finds
+# some window of a speaker it does not belong to close by; the margin keeps library voices their own.
+# Chosen on clips apart from the judged ones (benchmarks/bench_voice_keys.py, docs/enrollment.md).
+ENROLLED_MARGIN = 0.12
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,8 @@ def match_identity(model, features: torch.Tensor, mask: torch.Tensor | None = No
                    enrolled: bool = True) -> list[ResolvedIdentity]:
     """``"auto"``: the identity each clip's audio features (B, T, D_audio) match best, among the library
     and (with ``enrolled``) the store's enrolled identities that belong to the model (compared as the
-    library is: cosine similarity of the audio-to-identity query and the embedding, over the temperature;
-    an enrolled identity with a voice key is compared by its key, and animates with its embedding)."""
+    library is: cosine similarity of the audio-to-identity query over the temperature; an enrolled identity is
+    compared by the best of its voice keys less ENROLLED_MARGIN, and animates with its embedding)."""
     enrolled = _enrolled_for(model) if enrolled else []
     names = model.config.identities
     if not enrolled:
@@ -109,8 +114,10 @@ def match_identity(model, features: torch.Tensor, mask: torch.Tensor | None = No
         return [ResolvedIdentity(names[i], i, "auto", float(probs[row, i])) for row, i in enumerate(index.tolist())]
     with torch.no_grad():
         query = model.personalizer.query(features, mask)  # (B, E)
-        extra = torch.stack([e.match_key for e in enrolled]).to(query)  # (M, E)
-        extra_logits = F.normalize(query, dim=-1) @ F.normalize(extra, dim=-1).T / model.personalizer.config.temperature
+        q = F.normalize(query, dim=-1)
+        best = torch.stack([(q @ F.normalize(e.match_keys.to(q), dim=-1).T).max(dim=-1).values
+                            for e in enrolled], dim=-1)  # (B, M): each enrolled identity's closest key
+        extra_logits = (best - ENROLLED_MARGIN) / model.personalizer.config.temperature
         probs = torch.cat([model.personalizer.logits(query), extra_logits], dim=-1).softmax(dim=-1)  # (B, N + M)
     chosen = []
     for row, i in enumerate(probs.argmax(dim=-1).tolist()):

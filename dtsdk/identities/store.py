@@ -5,9 +5,9 @@ Layout (also the Hub layout :mod:`dtsdk.identities.sharing` exports and pulls)::
     $DTSDK_HOME/identities/NAME/
         config.json            format, name, model_fingerprint, embedding_dim, created, source, metrics
         identity.safetensors   "embedding": (E,) float32, the style the denoiser sees; optional
-                               "voice_key": (E,) float32, what ``auto`` matches a voice against when
-                               it is not the embedding (enrolled with captures: fitting the motion
-                               moves the embedding away from where the voice points)
+                               "voice_keys": (K, E) float32, what ``auto`` matches a voice against
+                               (the audio-to-identity queries of the enrolled windows; without
+                               them, the embedding)
         README.md              a card saying what it is and which model it belongs to
 
 ``$DTSDK_HOME`` defaults to the user's cache folder (``$XDG_CACHE_HOME/dtsdk`` or ``~/.cache/dtsdk``;
@@ -72,20 +72,20 @@ class StoredIdentity:
     path: Path
     config: dict
     embedding: torch.Tensor = field(compare=False, repr=False)
-    voice_key: torch.Tensor | None = field(default=None, compare=False, repr=False)
+    voice_keys: torch.Tensor | None = field(default=None, compare=False, repr=False)  # (K, E)
 
     @property
     def model_fingerprint(self) -> str:
         return self.config["model_fingerprint"]
 
     @property
-    def match_key(self) -> torch.Tensor:
-        """What ``auto`` compares a clip's audio-to-identity query with: the voice key, else the embedding."""
-        return self.embedding if self.voice_key is None else self.voice_key
+    def match_keys(self) -> torch.Tensor:
+        """What ``auto`` compares a clip's audio-to-identity query with (K, E): the voice keys, else the embedding."""
+        return self.embedding[None] if self.voice_keys is None else self.voice_keys
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """The identity.safetensors contents."""
-        return identity_tensors(self.embedding, self.voice_key)
+        return identity_tensors(self.embedding, self.voice_keys)
 
 
 def dtsdk_home() -> Path:
@@ -181,30 +181,35 @@ def read_identity(folder) -> StoredIdentity:
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError) as exc:
         raise DtsdkError(f"{weights_path}: not a readable safetensors file ({exc})") from None
-    embedding = _checked_vector(tensors, "embedding", int(config["embedding_dim"]), weights_path)
-    voice_key = _checked_vector(tensors, "voice_key", int(config["embedding_dim"]), weights_path, required=False)
-    return StoredIdentity(str(config["name"]), folder, config, embedding, voice_key)
+    size = int(config["embedding_dim"])
+    embedding = _checked_tensor(tensors, "embedding", (size,), weights_path)
+    voice_keys = _checked_tensor(tensors, "voice_keys", ("K", size), weights_path, required=False)
+    return StoredIdentity(str(config["name"]), folder, config, embedding, voice_keys)
 
 
-def _checked_vector(tensors: dict, key: str, size: int, weights_path: Path, required: bool = True):
-    """``tensors[key]`` as float32 (size,), or a one-line error naming the file; None when optional and absent."""
-    vector = tensors.get(key)
-    if vector is None and not required:
+def _checked_tensor(tensors: dict, key: str, shape: tuple, weights_path: Path, required: bool = True):
+    """``tensors[key]`` as float32 of ``shape`` (a str entry: any size from 1 on), or a one-line error naming the
+    file; None when optional and absent."""
+    value = tensors.get(key)
+    if value is None and not required:
         return None
-    if vector is None or vector.shape != (size,):
-        shape = None if vector is None else tuple(vector.shape)
-        raise DtsdkError(f"{weights_path}: expected {'an' if key[0] in 'aeiou' else 'a'} '{key}' of shape ({size},), "
-                         f"found {shape}")
-    if not torch.isfinite(vector).all():
+    fits = value is not None and value.dim() == len(shape) and all(
+        (n >= 1) if isinstance(want, str) else n == want for n, want in zip(value.shape, shape))
+    if not fits:
+        found = None if value is None else tuple(value.shape)
+        wanted = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+        raise DtsdkError(f"{weights_path}: expected {'an' if key[0] in 'aeiou' else 'a'} '{key}' of shape {wanted}, "
+                         f"found {found}")
+    if not torch.isfinite(value).all():
         raise DtsdkError(f"{weights_path}: the {key} holds NaN or infinite values")
-    return vector.float()
+    return value.float()
 
 
-def identity_tensors(embedding: torch.Tensor, voice_key: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """What identity.safetensors holds: the embedding and, when there is one, the voice key."""
+def identity_tensors(embedding: torch.Tensor, voice_keys: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """What identity.safetensors holds: the embedding and, when there are some, the voice keys (K, E)."""
     tensors = {"embedding": embedding}
-    if voice_key is not None:
-        tensors["voice_key"] = voice_key
+    if voice_keys is not None:
+        tensors["voice_keys"] = voice_keys
     return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in tensors.items()}
 
 
@@ -232,7 +237,7 @@ def identities_for(model, fingerprint: str | None = None) -> list[StoredIdentity
 
 def write_identity(name: str, embedding: torch.Tensor, model_fingerprint: str, *, model_label: str = "",
                    source: dict | None = None, metrics: dict | None = None, force: bool = False,
-                   voice_key: torch.Tensor | None = None) -> Path:
+                   voice_keys: torch.Tensor | None = None) -> Path:
     """Write an identity into the store atomically; an existing name needs ``force=True``."""
     folder = identity_path(name)
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
@@ -244,7 +249,7 @@ def write_identity(name: str, embedding: torch.Tensor, model_fingerprint: str, *
         if folder.exists() and not force:
             raise DtsdkError(f"{folder}: identity '{name}' exists already; pass --force (force=True) to replace it")
         with atomic_dir(folder) as tmp:
-            write_identity_files(tmp, config, identity_tensors(embedding, voice_key))
+            write_identity_files(tmp, config, identity_tensors(embedding, voice_keys))
     return folder
 
 
