@@ -196,6 +196,7 @@ def test_the_voice_keys_are_the_queries_of_the_enrolled_windows(model, recording
     expected = torch.nn.functional.normalize(model.personalizer.query(windows.features, windows.mask), dim=-1)
     stored = load_identity("me")
     assert stored.voice_keys.shape == (len(windows.features), 8)  # 3 takes of 5 s: 2 windows each
+    assert stored.config["metrics"]["voice_keys"] == len(windows.features)
     torch.testing.assert_close(stored.voice_keys, expected.detach())
     voice_only = tmp_path / "voice-only"
     for wav in recordings.rglob("*.*"):

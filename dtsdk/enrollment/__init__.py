@@ -82,7 +82,7 @@ def enroll(folder, name: str, model=None, *, force: bool = False, steps: int | N
     if model_fingerprint(model) != fingerprint:  # cannot happen with frozen(); a guard worth its 20 ms
         raise DtsdkError(f"{label}: the model changed during enrollment; nothing was written")
     source = scan.summary(model.config.sample_rate)
-    metrics = {**result.metrics, "encode_seconds": round(encode_s, 3),
+    metrics = {**result.metrics, "voice_keys": len(voice_keys), "encode_seconds": round(encode_s, 3),
                "total_seconds": round(time.perf_counter() - started, 3)}
     path = write_identity(name, result.embedding, fingerprint, model_label=str(label), source=source,
                           metrics=metrics, force=force, voice_keys=voice_keys)
