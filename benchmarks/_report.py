@@ -70,3 +70,11 @@ def write_results(path: Path, results: dict, indent: int = 2) -> Path:
     with atomic_open(path, "w", encoding="utf-8") as f:
         json.dump(portable(results), f, indent=indent, default=float)
     return path
+
+
+def publish(results_path: Path, results: dict, section: str, body: str, write: bool = True) -> None:
+    """Print a benchmark's report; with ``write``, also its results JSON and its docs/benchmarks.md section."""
+    print(body)
+    if write:
+        written = write_results(results_path, results), write_section(section, body)
+        print("wrote " + " and ".join(os.path.relpath(p) for p in written))

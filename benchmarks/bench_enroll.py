@@ -38,7 +38,7 @@ import soundfile as sf
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, repo_relative, write_results, write_section  # noqa: E402
+from _report import machine_line, publish, repo_relative  # noqa: E402
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -408,11 +408,7 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     res = measure(args)
     res["wall_seconds"] = round(time.perf_counter() - started, 1)
-    body = report(res)
-    print(body)
-    if not args.no_write:
-        write_results(RESULTS, res)
-        print(f"wrote {os.path.relpath(RESULTS)} and {os.path.relpath(write_section('enroll', body))}")
+    publish(RESULTS, res, "enroll", report(res), write=not args.no_write)
     return 0
 
 

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import machine_line, repo_relative, write_results, write_section  # noqa: E402
+from _report import machine_line, publish, repo_relative  # noqa: E402
 from bench_enroll import LIBRARY_EVERY, enrollment_folder  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -193,11 +193,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     res = measure(args)
-    body = report(res)
-    print(body)
-    if not args.no_write:
-        write_results(RESULTS, res)
-        print(f"wrote {os.path.relpath(RESULTS)} and {os.path.relpath(write_section('voice-keys', body))}")
+    publish(RESULTS, res, "voice-keys", report(res), write=not args.no_write)
     return 0
 
 

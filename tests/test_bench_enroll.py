@@ -2,37 +2,20 @@
 models: every system, the curve, gap closure with an upper bound, targets, and no absolute paths."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-import torch
 
+from bench_helpers import load_benchmark, tiny_checkpoint
 from dtsdk.corpus.manifest import read_manifest
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = dict(encoder_config={"dim": 16, "num_conv_layers": 1, "num_transformer_layers": 1, "num_heads": 2},
-            diffusion_steps=50, default_steps=2)
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_enroll", REPO / "benchmarks" / "bench_enroll.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def tiny_checkpoint(directory: Path, identities: list[str]) -> Path:
-    from dtsdk.model import DenoiserConfig, DiffusionTalker, DiffusionTalkerConfig, PersonalizerConfig
-
-    torch.manual_seed(0)
-    model = DiffusionTalker(DiffusionTalkerConfig(
-        identities=identities, denoiser=DenoiserConfig(d_model=16, num_layers=1, num_heads=2, dropout=0.0),
-        personalizer=PersonalizerConfig(identity_dim=8, hidden_dim=16), **TINY))
-    model.save_pretrained(directory)
-    return directory
+    return load_benchmark("bench_enroll")
 
 
 @pytest.fixture(scope="module")

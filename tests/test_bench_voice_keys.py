@@ -3,26 +3,21 @@ margin is scored on both sets of clips, the rule's choice obeys the rule, the ma
 what they say, and no absolute paths are written."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from bench_helpers import load_benchmark, tiny_checkpoint
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from test_bench_enroll import tiny_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_voice_keys", REPO / "benchmarks" / "bench_voice_keys.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_voice_keys")
 
 
 def test_measure_scores_every_key_and_margin_and_chooses_by_the_rule(bench, tiny_corpus, tmp_path):
@@ -30,7 +25,8 @@ def test_measure_scores_every_key_and_margin_and_chooses_by_the_rule(bench, tiny
 
     train = sorted({c["speaker"] for c in read_manifest(tiny_corpus)["clips"] if c["split"] == "train"})
     model = tiny_checkpoint(tmp_path / "model", train)
-    res = bench.measure(bench.parse_args([str(model), "--corpus", str(tiny_corpus), "--minutes", "0.17"]))  # 4 of 5 clips
+    args = bench.parse_args([str(model), "--corpus", str(tiny_corpus), "--minutes", "0.17"])  # 4 of the 5 clips
+    res = bench.measure(args)
     assert len(res["rows"]) == len(bench.KEYS) * len(bench.MARGINS)
     for row in res["rows"]:
         for part in ("tune", "judged"):
